@@ -1,0 +1,64 @@
+"""Issue and check credentials."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.utils import timezone
+
+from apps.accounts.models import ApiKey, Token, hash_secret, new_secret
+from apps.core.exceptions import AttuneError
+
+logger = logging.getLogger(__name__)
+
+# Refresh `last_used_at` at most this often, so API-key requests do not write on every call.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class InvalidCredentials(AttuneError):
+    code = "invalid_credentials"
+    status_code = 401
+
+
+def login(username: str, password: str) -> tuple[str, Token]:
+    """Check a username and password and issue a new bearer token."""
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        logger.info("login refused for username=%s", username)
+        raise InvalidCredentials("Invalid username or password.")
+    raw = new_secret("att")
+    expires_at = timezone.now() + timedelta(seconds=settings.ATTUNE_TOKEN_TTL_SECONDS)
+    token = Token.objects.create(user=user, key_hash=hash_secret(raw), expires_at=expires_at)
+    logger.info("login user_id=%s token_id=%s", user.pk, token.pk)
+    return raw, token
+
+
+def revoke_token(raw: str) -> None:
+    """Revoke a bearer token (logout)."""
+    Token.objects.filter(key_hash=hash_secret(raw)).update(revoked_at=timezone.now())
+
+
+def user_for_token(raw: str):
+    token = Token.objects.active().select_related("user").filter(key_hash=hash_secret(raw)).first()
+    return token.user if token and token.user.is_active else None
+
+
+def create_api_key(user, name: str) -> tuple[str, ApiKey]:
+    """Create an API key for `user`; the raw key is returned once and never stored."""
+    raw = new_secret("atk")
+    api_key = ApiKey.objects.create(
+        user=user, name=name, key_hash=hash_secret(raw), key_prefix=raw[:10]
+    )
+    return raw, api_key
+
+
+def user_for_api_key(raw: str):
+    api_key = ApiKey.objects.enabled().select_related("user").filter(key_hash=hash_secret(raw))
+    api_key = api_key.first()
+    if api_key is None or not api_key.user.is_active:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key.user

@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from apps.actions.models import Action
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = ["ref", "pack", "runner_type", "entry_point", "is_enabled", "updated_at"]
+    list_filter = ["runner_type", "is_enabled", "pack"]
+    search_fields = ["ref", "name", "description"]
+    readonly_fields = ["pack", "ref", "metadata_file", "updated_at"]

@@ -1,0 +1,136 @@
+"""Action parameters: merge runner and action specs, validate a request, apply defaults.
+
+Specs use StackStorm's format: a JSON-Schema fragment per parameter plus the keys `required`,
+`default`, `secret`, `immutable` and `position`. Pure module: no Django imports.
+"""
+
+import copy
+
+import jsonschema
+
+from apps.core.templating import TemplateRenderError, is_template, render_value
+
+# Keys in a parameter spec that are ours, not JSON Schema's.
+NON_SCHEMA_KEYS = {"required", "default", "secret", "immutable", "position"}
+KNOWN_TYPES = {"string", "integer", "number", "boolean", "array", "object", "null"}
+SECRET_MASK = "********"
+
+
+class ParameterError(Exception):
+    """Parameters were refused; `errors` is a list of {"parameter", "message"}."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e['parameter']}: {e['message']}" for e in errors))
+
+
+def merge_specs(runner_parameters: dict, action_parameters: dict) -> dict:
+    """Return the effective spec per parameter: action attributes override the runner's."""
+    merged = {name: dict(spec) for name, spec in runner_parameters.items()}
+    for name, spec in (action_parameters or {}).items():
+        merged[name] = {**merged.get(name, {}), **spec}
+    return merged
+
+
+def spec_errors(name: str, spec) -> list[str]:
+    """Return what is wrong with one parameter spec (empty when it is valid)."""
+    if not isinstance(spec, dict):
+        return [f"parameter {name!r} must be a mapping"]
+    errors = []
+    types = spec.get("type")
+    for type_name in types if isinstance(types, list) else [types]:
+        if type_name is not None and type_name not in KNOWN_TYPES:
+            errors.append(f"parameter {name!r} has unknown type {type_name!r}")
+    try:
+        jsonschema.Draft7Validator.check_schema(json_schema(spec))
+    except jsonschema.SchemaError as exc:
+        errors.append(f"parameter {name!r} is not valid JSON Schema: {exc.message}")
+    return errors
+
+
+def json_schema(spec: dict) -> dict:
+    return {key: value for key, value in spec.items() if key not in NON_SCHEMA_KEYS}
+
+
+def secret_names(specs: dict) -> set[str]:
+    return {name for name, spec in specs.items() if spec.get("secret")}
+
+
+def validate_parameters(specs: dict, supplied: dict) -> dict:
+    """Check `supplied` against `specs` and return the full parameters with defaults applied.
+
+    Templated defaults (e.g. core.echo's `cmd: echo {{ message }}`) are rendered with the other
+    parameters; values the caller supplied are never rendered. Secret values are not available
+    to templates, so a secret cannot end up in a command line.
+    """
+    if not isinstance(supplied, dict):
+        raise ParameterError([{"parameter": "parameters", "message": "must be an object"}])
+    errors = [
+        {"parameter": name, "message": "unknown parameter"}
+        for name in supplied
+        if name not in specs
+    ]
+    errors += [
+        {"parameter": name, "message": "is immutable and cannot be overridden"}
+        for name, spec in specs.items()
+        if spec.get("immutable") and name in supplied and supplied[name] != spec.get("default")
+    ]
+    if errors:
+        raise ParameterError(errors)
+    values = dict(supplied)
+    templated = apply_defaults(specs, values)
+    render_templated_defaults(specs, values, templated)
+    check_values(specs, values)
+    return values
+
+
+def apply_defaults(specs: dict, values: dict) -> list[str]:
+    """Fill in defaults; return the names whose default is a template to render."""
+    templated = []
+    for name, spec in specs.items():
+        if name in values or "default" not in spec:
+            continue
+        values[name] = copy.deepcopy(spec["default"])
+        if is_template(values[name]):
+            templated.append(name)
+    return templated
+
+
+def render_templated_defaults(specs: dict, values: dict, templated: list[str]) -> None:
+    secrets = secret_names(specs)
+    context = {k: v for k, v in values.items() if k not in templated and k not in secrets}
+    errors = []
+    for name in templated:
+        try:
+            values[name] = render_value(values[name], context)
+        except TemplateRenderError as exc:
+            errors.append({"parameter": name, "message": f"default could not be rendered: {exc}"})
+    if errors:
+        raise ParameterError(errors)
+
+
+def check_values(specs: dict, values: dict) -> None:
+    errors = []
+    for name, spec in specs.items():
+        if name not in values:
+            if spec.get("required"):
+                errors.append({"parameter": name, "message": "is required"})
+            continue
+        validator = jsonschema.Draft7Validator(json_schema(spec))
+        for error in validator.iter_errors(values[name]):
+            errors.append({"parameter": name, "message": describe_error(name, spec, error)})
+    if errors:
+        raise ParameterError(errors)
+
+
+def describe_error(name: str, spec: dict, error: jsonschema.ValidationError) -> str:
+    """Describe a validation error without echoing a secret value back."""
+    if spec.get("secret"):
+        return f"is invalid ({error.validator} {error.validator_value!r})"
+    return error.message
+
+
+def mask_secrets(specs: dict, values: dict) -> dict:
+    """Return a copy of `values` with every secret parameter replaced by a mask."""
+    secrets = secret_names(specs)
+    return {k: (SECRET_MASK if k in secrets else v) for k, v in (values or {}).items()}

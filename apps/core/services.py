@@ -1,0 +1,71 @@
+"""Cross-cutting side effects: enqueue Celery tasks only after the transaction commits."""
+
+import logging
+from functools import partial
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+_redis_client = None
+
+
+def enqueue_on_commit(task_name: str, *args, **options) -> None:
+    """Send `task_name(*args)` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(send_task, task_name, args, options))
+
+
+def send_task(task_name: str, args: tuple, options: dict) -> None:
+    from attune.celery import app
+
+    app.send_task(task_name, args=args, **options)
+
+
+def redis_client() -> redis.Redis:
+    """Return the process-wide Redis client (connection pooled)."""
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis_client
+
+
+def publish_on_commit(channel: str, message: str) -> None:
+    """Publish `message` on a Redis channel once the current transaction commits."""
+    transaction.on_commit(lambda: redis_client().publish(channel, message))
+
+
+def check_health() -> dict:
+    """Report database, broker and worker liveness."""
+    report = {"database": check_database(), "broker": check_broker(), "workers": check_workers()}
+    report["status"] = "ok" if all(v["ok"] for v in report.values()) else "degraded"
+    return report
+
+
+def check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - health reports any failure
+        return {"ok": False, "error": str(exc)}
+
+
+def check_broker() -> dict:
+    try:
+        redis_client().ping()
+        return {"ok": True}
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": str(exc)}
+
+
+def check_workers() -> dict:
+    from attune.celery import app
+
+    try:
+        replies = app.control.ping(timeout=0.5) or []
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": str(exc), "workers": []}
+    names = sorted(name for reply in replies for name in reply)
+    return {"ok": bool(names), "workers": names}

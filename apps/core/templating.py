@@ -1,0 +1,61 @@
+"""Sandboxed Jinja rendering shared by parameters, rules and workflows (no Django imports).
+
+A string that is exactly one `{{ expression }}` renders to the expression's native value
+(number, list, object, null); any other string renders to a string.
+"""
+
+import re
+import shlex
+from functools import lru_cache
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+
+
+class TemplateRenderError(Exception):
+    """A template failed to compile or render; the message says why."""
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.filters["shell_quote"] = lambda value: shlex.quote(str(value))
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def is_template(value) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expression: str):
+    return ENVIRONMENT.compile_expression(expression, undefined_to_none=False)
+
+
+@lru_cache(maxsize=4096)
+def compile_template(source: str):
+    return ENVIRONMENT.from_string(source)
+
+
+def render_value(value, context: dict):
+    """Render `value` (recursing into lists and dicts) against `context`."""
+    if isinstance(value, dict):
+        return {key: render_value(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render_value(item, context) for item in value]
+    if not is_template(value):
+        return value
+    try:
+        match = WHOLE_EXPRESSION.match(value)
+        if match and "}}" not in match.group("expr"):
+            result = compile_expression(match.group("expr").strip())(**context)
+            if isinstance(result, StrictUndefined):
+                str(result)  # raises UndefinedError naming the missing variable
+            return result
+        return compile_template(value).render(**context)
+    except TemplateError as exc:
+        raise TemplateRenderError(f"{exc.__class__.__name__}: {exc} in {value!r}") from exc

@@ -1,0 +1,51 @@
+from rest_framework import serializers
+
+from apps.executions.models import Execution
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    """An execution as the API shows it: secret parameters masked."""
+
+    action = serializers.CharField(source="action_ref")
+    parameters = serializers.SerializerMethodField()
+    runner_type = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id",
+            "action",
+            "runner_type",
+            "status",
+            "parameters",
+            "result",
+            "stdout",
+            "stderr",
+            "exit_code",
+            "error",
+            "context",
+            "parent",
+            "rerun_of",
+            "created_by",
+            "worker",
+            "requested_at",
+            "started_at",
+            "heartbeat_at",
+            "finished_at",
+        ]
+
+    def get_parameters(self, execution) -> dict:
+        return execution.masked_parameters()
+
+    def get_runner_type(self, execution) -> str:
+        return execution.action_snapshot.get("runner_type", "")
+
+
+class ExecutionRequestSerializer(serializers.Serializer):
+    action = serializers.CharField(help_text="Action ref, e.g. core.local")
+    parameters = serializers.DictField(required=False, default=dict)
+
+
+class RerunRequestSerializer(serializers.Serializer):
+    parameters = serializers.DictField(required=False, default=dict)

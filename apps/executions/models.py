@@ -1,0 +1,82 @@
+"""Executions: one row per requested run of an action, the truth about its progress."""
+
+from django.conf import settings
+from django.db import models
+
+from apps.actions.parameters import SECRET_MASK
+from apps.executions.choices import TERMINAL, ExecutionStatus
+
+
+class ExecutionQuerySet(models.QuerySet):
+    def terminal(self):
+        return self.filter(status__in=TERMINAL)
+
+    def unfinished(self):
+        return self.exclude(status__in=TERMINAL)
+
+
+class Execution(models.Model):
+    """A run of an action: its parameters, status, output and result.
+
+    `action_snapshot` freezes what was requested (runner, entry point, pack content hash), so a
+    pack re-registered meanwhile changes later executions, never one already requested.
+    """
+
+    action = models.ForeignKey(
+        "actions.Action", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action_ref = models.CharField(max_length=300, db_index=True)
+    action_snapshot = models.JSONField(default=dict)
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ExecutionStatus.choices, default=ExecutionStatus.REQUESTED
+    )
+    result = models.JSONField(null=True, blank=True)
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the platform stopped or failed it.")
+    context = models.JSONField(default=dict, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    worker = models.CharField(max_length=200, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExecutionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "dispatched_at"], name="execution_status_dispatched"),
+            models.Index(fields=["status", "heartbeat_at"], name="execution_status_heartbeat"),
+            models.Index(fields=["requested_at"], name="execution_requested_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.action_ref} #{self.pk} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def secret_parameter_names(self) -> list[str]:
+        return self.action_snapshot.get("secret_parameters", [])
+
+    def masked_parameters(self) -> dict:
+        """Parameters with secret values replaced by a mask, for every output."""
+        secrets = set(self.secret_parameter_names())
+        return {k: (SECRET_MASK if k in secrets else v) for k, v in self.parameters.items()}
+
+    def timeout_seconds(self) -> int | None:
+        return self.parameters.get("timeout")

@@ -1,0 +1,194 @@
+"""Request, claim, finish, cancel and recover executions.
+
+Every status change goes through `transition`, one conditional UPDATE that succeeds only from a
+status allowed to reach the target; callers act only when it reports that they won.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.actions.models import Action
+from apps.actions.parameters import ParameterError, secret_names, validate_parameters
+from apps.core.exceptions import Conflict, InvalidInput, NotFound
+from apps.core.services import enqueue_on_commit, publish_on_commit
+from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus, sources_of
+from apps.executions.models import Execution
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "attune.run_execution"
+CANCEL_CHANNEL = "attune:cancel"
+S = ExecutionStatus
+
+
+class InvalidParameters(InvalidInput):
+    code = "invalid_parameters"
+
+
+def transition(execution_id: int, target: str, *, only_from=None, **fields) -> bool:
+    """Move an execution to `target` if its current status allows it; True if this call did."""
+    sources = sources_of(target)
+    if only_from is not None:
+        sources = sources & frozenset(only_from)
+    if target in TERMINAL:
+        fields.setdefault("finished_at", timezone.now())
+    updated = Execution.objects.filter(pk=execution_id, status__in=sources).update(
+        status=target, **fields
+    )
+    if updated:
+        logger.info("execution_id=%s -> %s", execution_id, target)
+    return updated == 1
+
+
+def request_execution(
+    action_ref: str, parameters: dict, *, user=None, parent=None, context=None, rerun_of=None
+) -> Execution:
+    """Validate parameters, record the execution as requested, and queue it on commit."""
+    action = find_runnable_action(action_ref)
+    specs = action.parameter_specs()
+    try:
+        values = validate_parameters(specs, parameters if parameters is not None else {})
+    except ParameterError as exc:
+        message = f"invalid parameters for {action_ref}: {exc}"
+        raise InvalidParameters(message, errors=exc.errors) from exc
+    with transaction.atomic():
+        execution = Execution.objects.create(
+            action=action,
+            action_ref=action.ref,
+            action_snapshot=snapshot(action, specs),
+            parameters=values,
+            context=context or {},
+            parent=parent,
+            rerun_of=rerun_of,
+            created_by=user,
+            dispatched_at=timezone.now(),
+        )
+        enqueue_on_commit(RUN_TASK, execution.pk)
+    logger.info("execution_id=%s requested action=%s", execution.pk, action.ref)
+    return execution
+
+
+def find_runnable_action(action_ref: str) -> Action:
+    action = Action.objects.select_related("pack").filter(ref=action_ref).first()
+    if action is None:
+        raise NotFound(f"action {action_ref!r} does not exist")
+    if not action.is_enabled:
+        raise Conflict(f"action {action_ref!r} is disabled")
+    return action
+
+
+def snapshot(action: Action, specs: dict) -> dict:
+    """What a worker needs to run the action, frozen at request time."""
+    return {
+        "pack": action.pack.ref,
+        "content_sha256": action.pack.content_id,
+        "runner_type": action.runner_type,
+        "entry_point": action.entry_point,
+        "secret_parameters": sorted(secret_names(specs)),
+    }
+
+
+def claim_execution(execution_id: int, worker: str) -> Execution | None:
+    """Mark a waiting execution running for `worker`; None if it is not ours to run."""
+    now = timezone.now()
+    claimed = transition(
+        execution_id,
+        S.RUNNING,
+        only_from=WAITING_TO_RUN,
+        worker=worker,
+        started_at=now,
+        heartbeat_at=now,
+    )
+    return Execution.objects.get(pk=execution_id) if claimed else None
+
+
+def record_heartbeat(execution_id: int) -> None:
+    Execution.objects.filter(pk=execution_id, status__in=[S.RUNNING, S.CANCELING]).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def finish_execution(execution_id: int, status: str, **fields) -> bool:
+    """Record the final status and outcome of a run; False if it was already finished."""
+    only_from = [S.RUNNING, S.CANCELING, S.PENDING, S.PAUSING, S.RESUMING]
+    return transition(execution_id, status, only_from=only_from, **fields)
+
+
+def get_execution(execution_id: int) -> Execution:
+    execution = Execution.objects.filter(pk=execution_id).first()
+    if execution is None:
+        raise NotFound(f"execution {execution_id} does not exist")
+    return execution
+
+
+def cancel_execution(execution_id: int, *, user=None) -> Execution:
+    """Cancel an execution: at once if it has not started, else ask its worker to stop it."""
+    execution = get_execution(execution_id)
+    if execution.is_terminal:
+        raise Conflict(f"execution {execution_id} already finished ({execution.status})")
+    with transaction.atomic():
+        if transition(execution_id, S.CANCELED, only_from=WAITING_TO_RUN, error="canceled"):
+            logger.info(
+                "execution_id=%s canceled before start by user_id=%s",
+                execution_id,
+                getattr(user, "pk", None),
+            )
+        elif transition(execution_id, S.CANCELING, only_from=[S.RUNNING, S.PENDING, S.PAUSED]):
+            publish_on_commit(CANCEL_CHANNEL, str(execution_id))
+            logger.info(
+                "execution_id=%s canceling by user_id=%s", execution_id, getattr(user, "pk", None)
+            )
+    execution.refresh_from_db()
+    if execution.status not in (S.CANCELED, S.CANCELING):
+        raise Conflict(f"execution {execution_id} cannot be canceled ({execution.status})")
+    return execution
+
+
+def rerun_execution(execution_id: int, *, user=None, parameters: dict | None = None) -> Execution:
+    """Request the same action again with the same parameters, optionally overridden."""
+    original = get_execution(execution_id)
+    values = {**original.parameters, **(parameters or {})}
+    return request_execution(
+        original.action_ref, values, user=user, context=original.context, rerun_of=original
+    )
+
+
+def reap_abandoned_executions() -> list[int]:
+    """Mark running executions whose worker stopped sending heartbeats as abandoned."""
+    deadline = timezone.now() - timedelta(seconds=settings.ATTUNE_ABANDON_AFTER_SECONDS)
+    stale = Execution.objects.filter(
+        status__in=[S.RUNNING, S.CANCELING], heartbeat_at__lt=deadline
+    ).values_list("pk", "status")
+    reaped = []
+    for execution_id, status in stale:
+        target = S.CANCELED if status == S.CANCELING else S.ABANDONED
+        if transition(execution_id, target, only_from=[status], error="worker stopped responding"):
+            reaped.append(execution_id)
+    if reaped:
+        logger.warning("abandoned executions of dead workers: %s", reaped)
+    return reaped
+
+
+def redispatch_requested_executions() -> list[int]:
+    """Queue again executions still `requested` long after they were sent (lost message)."""
+    now = timezone.now()
+    deadline = now - timedelta(seconds=settings.ATTUNE_REDISPATCH_AFTER_SECONDS)
+    lost = list(
+        Execution.objects.filter(status=S.REQUESTED, dispatched_at__lt=deadline)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for execution_id in lost:
+        with transaction.atomic():
+            updated = Execution.objects.filter(
+                pk=execution_id, status=S.REQUESTED, dispatched_at__lt=deadline
+            ).update(dispatched_at=now)
+            if updated:
+                enqueue_on_commit(RUN_TASK, execution_id)
+    if lost:
+        logger.warning("re-dispatched executions left in requested: %s", lost)
+    return lost

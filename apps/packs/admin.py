@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from apps.actions.models import Action
+from apps.packs.models import Pack
+
+
+class ActionInline(admin.TabularInline):
+    model = Action
+    fields = ["name", "runner_type", "entry_point", "is_enabled"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Pack)
+class PackAdmin(admin.ModelAdmin):
+    list_display = ["ref", "name", "version", "is_system", "owner", "content", "updated_at"]
+    list_filter = ["is_system"]
+    search_fields = ["ref", "name", "description"]
+    readonly_fields = ["content", "metadata", "source", "registered_at", "updated_at"]
+    inlines = [ActionInline]

@@ -1,0 +1,48 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+
+from apps.core.exceptions import InvalidInput
+from apps.packs import services
+from apps.packs.api.serializers import (
+    PackSerializer,
+    RegisterPackSerializer,
+    UploadPackSerializer,
+)
+from apps.packs.models import Pack
+
+
+class PackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Registered packs, looked up by ref; staff register them from a path or an upload."""
+
+    queryset = Pack.objects.prefetch_related("actions").select_related("owner")
+    serializer_class = PackSerializer
+    lookup_field = "ref"
+    filterset_fields = ["is_system"]
+
+    @extend_schema(request=RegisterPackSerializer, responses={201: PackSerializer})
+    @action(detail=False, methods=["post"], permission_classes=[IsAdminUser])
+    def register(self, request):
+        body = RegisterPackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        pack = services.register_pack(body.validated_data["path"], owner=request.user)
+        return Response(PackSerializer(pack).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UploadPackSerializer, responses={201: PackSerializer})
+    @action(
+        detail=False,
+        methods=["post"],
+        permission_classes=[IsAdminUser],
+        parser_classes=[MultiPartParser, FileUploadParser],
+    )
+    def upload(self, request):
+        upload = request.data.get("file")
+        if upload is None:
+            raise InvalidInput("send the pack as a .tar.gz in the multipart field `file`")
+        pack = services.register_pack_archive(
+            upload.read(), owner=request.user, filename=upload.name
+        )
+        return Response(PackSerializer(pack).data, status=status.HTTP_201_CREATED)

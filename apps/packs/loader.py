@@ -1,0 +1,194 @@
+"""Read a pack directory in StackStorm's on-disk format and check it (no Django imports).
+
+Every problem is collected with the file and field it concerns, so one registration attempt
+reports all of them at once.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from apps.actions.parameters import spec_errors
+from apps.actions.runner_types import RUNNER_TYPES
+
+REF_PATTERN = re.compile(r"^[a-z0-9_]+$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class ActionSpec:
+    name: str
+    runner_type: str
+    entry_point: str
+    description: str
+    parameters: dict
+    output_schema: dict
+    is_enabled: bool
+    metadata_file: str
+
+
+@dataclass
+class PackSpec:
+    ref: str
+    name: str
+    version: str
+    description: str
+    author: str
+    email: str
+    is_system: bool
+    metadata: dict
+    actions: list[ActionSpec] = field(default_factory=list)
+
+
+class PackInvalid(Exception):
+    """The pack cannot be registered; `errors` is a list of {"file", "field", "message"}."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__("; ".join(format_error(e) for e in errors))
+
+
+def format_error(error: dict) -> str:
+    where = error["file"] + (f" [{error['field']}]" if error.get("field") else "")
+    return f"{where}: {error['message']}"
+
+
+def load_pack(root: Path) -> PackSpec:
+    """Return the pack found at `root`, or raise PackInvalid naming every problem."""
+    errors: list[dict] = []
+    metadata = read_yaml(root, "pack.yaml", errors)
+    if metadata is None:
+        raise PackInvalid(errors)
+    pack = pack_from_metadata(metadata, errors)
+    for path in sorted(action_metadata_files(root)):
+        action = load_action(root, path.relative_to(root).as_posix(), errors)
+        if action is not None:
+            pack.actions.append(action)
+    check_unique_names(pack.actions, errors)
+    if errors:
+        raise PackInvalid(errors)
+    return pack
+
+
+def action_metadata_files(root: Path) -> list[Path]:
+    actions_dir = root / "actions"
+    if not actions_dir.is_dir():
+        return []
+    return [p for p in actions_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
+
+
+def read_yaml(root: Path, relative: str, errors: list[dict]) -> dict | None:
+    path = root / relative
+    if not path.is_file():
+        errors.append({"file": relative, "field": "", "message": "file is missing"})
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        errors.append({"file": relative, "field": "", "message": f"not valid YAML: {exc}"})
+        return None
+    if not isinstance(data, dict):
+        errors.append({"file": relative, "field": "", "message": "must be a mapping"})
+        return None
+    return data
+
+
+def pack_from_metadata(metadata: dict, errors: list[dict]) -> PackSpec:
+    def error(field_name: str, message: str):
+        errors.append({"file": "pack.yaml", "field": field_name, "message": message})
+
+    name = metadata.get("name")
+    ref = metadata.get("ref") or name
+    if not isinstance(name, str) or not name:
+        error("name", "is required")
+    if not isinstance(ref, str) or not REF_PATTERN.match(ref or ""):
+        error("ref", "must be lowercase letters, digits and underscores (set `ref` or `name`)")
+    version = metadata.get("version")
+    if version is None or not str(version).strip():
+        error("version", "is required")
+    return PackSpec(
+        ref=str(ref or ""),
+        name=str(name or ""),
+        version=str(version or ""),
+        description=str(metadata.get("description") or ""),
+        author=str(metadata.get("author") or ""),
+        email=str(metadata.get("email") or ""),
+        is_system=metadata.get("system") is True,
+        metadata=metadata,
+    )
+
+
+def load_action(root: Path, relative: str, errors: list[dict]) -> ActionSpec | None:
+    data = read_yaml(root, relative, errors)
+    if data is None:
+        return None
+    before = len(errors)
+
+    def error(field_name: str, message: str):
+        errors.append({"file": relative, "field": field_name, "message": message})
+
+    name = data.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        error("name", "is required: letters, digits, '_', '-' and '.'")
+    runner_type = data.get("runner_type")
+    runner = RUNNER_TYPES.get(runner_type)
+    if runner is None:
+        error("runner_type", f"unknown runner {runner_type!r}; known: {', '.join(RUNNER_TYPES)}")
+    entry_point = data.get("entry_point") or ""
+    if runner is not None and runner.needs_entry_point:
+        check_entry_point(root, entry_point, error)
+    parameters = data.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        error("parameters", "must be a mapping of parameter name to spec")
+        parameters = {}
+    for param_name, spec in parameters.items():
+        for message in spec_errors(param_name, spec):
+            error(f"parameters.{param_name}", message)
+    output_schema = data.get("output_schema") or {}
+    if not isinstance(output_schema, dict):
+        error("output_schema", "must be a mapping")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        error("enabled", "must be true or false")
+    if len(errors) > before:
+        return None
+    return ActionSpec(
+        name=name,
+        runner_type=runner_type,
+        entry_point=entry_point,
+        description=str(data.get("description") or ""),
+        parameters=parameters,
+        output_schema=output_schema,
+        is_enabled=enabled,
+        metadata_file=relative,
+    )
+
+
+def check_entry_point(root: Path, entry_point: str, error) -> None:
+    """Entry points are relative to the pack's actions/ directory and must stay inside the pack."""
+    if not entry_point:
+        error("entry_point", "is required for this runner")
+        return
+    actions_dir = (root / "actions").resolve()
+    target = (actions_dir / entry_point).resolve()
+    if not target.is_relative_to(root.resolve()):
+        error("entry_point", f"{entry_point!r} points outside the pack")
+    elif not target.is_file():
+        error("entry_point", f"file actions/{entry_point} does not exist")
+
+
+def check_unique_names(actions: list[ActionSpec], errors: list[dict]) -> None:
+    seen = {}
+    for action in actions:
+        if action.name in seen:
+            errors.append(
+                {
+                    "file": action.metadata_file,
+                    "field": "name",
+                    "message": f"duplicate action name {action.name!r} "
+                    f"(also in {seen[action.name]})",
+                }
+            )
+        seen[action.name] = action.metadata_file

@@ -1,0 +1,101 @@
+"""Register packs from a directory or an uploaded archive, all or nothing."""
+
+import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.actions.models import Action
+from apps.core.exceptions import InvalidInput, PayloadTooLarge
+from apps.packs.archive import ArchiveInvalid, build_archive, extract_archive, find_pack_root
+from apps.packs.loader import PackInvalid, PackSpec, load_pack
+from apps.packs.models import Pack, PackContent
+
+logger = logging.getLogger(__name__)
+
+
+class PackRefused(InvalidInput):
+    code = "invalid_pack"
+
+
+def register_pack(path: Path, *, owner=None, source: str = "") -> Pack:
+    """Register (or re-register) the pack at `path`: add, update and remove its actions."""
+    path = Path(path)
+    if not path.is_dir():
+        raise PackRefused(f"{path} is not a directory")
+    try:
+        spec = load_pack(path)
+    except PackInvalid as exc:
+        raise PackRefused(f"pack at {path} is invalid: {exc}", errors=exc.errors) from exc
+    archive, sha256 = build_archive(path)
+    with transaction.atomic():
+        pack = save_pack(spec, archive, sha256, owner=owner, source=source or str(path))
+        sync_actions(pack, spec)
+    logger.info("registered pack=%s content=%s", pack.ref, sha256[:12])
+    return pack
+
+
+def register_pack_archive(data: bytes, *, owner=None, filename: str = "upload") -> Pack:
+    """Register a pack uploaded as a .tar.gz."""
+    limit = settings.ATTUNE_PACK_UPLOAD_MAX_BYTES
+    if len(data) > limit:
+        raise PayloadTooLarge(f"archive is {len(data)} bytes, the limit is {limit}")
+    with tempfile.TemporaryDirectory(prefix="attune-upload-") as tmp:
+        try:
+            extract_archive(data, Path(tmp), max_bytes=limit * 10)
+            root = find_pack_root(Path(tmp))
+        except ArchiveInvalid as exc:
+            raise PackRefused(f"{filename}: {exc}") from exc
+        return register_pack(root, owner=owner, source=f"upload:{filename}")
+
+
+def register_packs_dir(directory: Path, *, owner=None) -> list[Pack]:
+    """Register every pack directly under `directory` (each holding a pack.yaml)."""
+    roots = sorted(p for p in Path(directory).iterdir() if (p / "pack.yaml").is_file())
+    return [register_pack(root, owner=owner) for root in roots]
+
+
+def save_pack(spec: PackSpec, archive: bytes, sha256: str, *, owner, source: str) -> Pack:
+    content, _ = PackContent.objects.get_or_create(
+        sha256=sha256, defaults={"archive": archive, "size": len(archive)}
+    )
+    fields = {
+        "name": spec.name,
+        "version": spec.version,
+        "description": spec.description,
+        "author": spec.author,
+        "email": spec.email,
+        "metadata": spec.metadata,
+        "is_system": spec.is_system,
+        "content": content,
+        "source": source[:500],
+    }
+    pack, created = Pack.objects.select_for_update().get_or_create(ref=spec.ref, defaults=fields)
+    if created:
+        pack.owner = owner
+        pack.save(update_fields=["owner"])
+        return pack
+    for name, value in fields.items():
+        setattr(pack, name, value)
+    pack.save()
+    return pack
+
+
+def sync_actions(pack: Pack, spec: PackSpec) -> None:
+    """Make the pack's actions exactly those in `spec`."""
+    names = [action.name for action in spec.actions]
+    pack.actions.exclude(name__in=names).delete()
+    existing = {action.name: action for action in pack.actions.all()}
+    for action_spec in spec.actions:
+        action = existing.get(action_spec.name) or Action(pack=pack, name=action_spec.name)
+        action.ref = f"{pack.ref}.{action_spec.name}"
+        action.description = action_spec.description
+        action.runner_type = action_spec.runner_type
+        action.entry_point = action_spec.entry_point
+        action.parameters = action_spec.parameters
+        action.output_schema = action_spec.output_schema
+        action.is_enabled = action_spec.is_enabled
+        action.metadata_file = action_spec.metadata_file
+        action.save()
