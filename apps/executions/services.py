@@ -89,6 +89,7 @@ def snapshot(action: Action, specs: dict) -> dict:
         "runner_type": action.runner_type,
         "entry_point": action.entry_point,
         "secret_parameters": sorted(secret_names(specs)),
+        "positions": {n: s["position"] for n, s in specs.items() if "position" in s},
     }
 
 

@@ -1,0 +1,128 @@
+"""The platform's long-running processes, named in one place.
+
+`run_platform`, the test harness and docker-compose all start them from here, so a flag changed
+here changes everywhere. Run one in the foreground (it replaces the current process):
+
+    python -m apps.core.processes web --host 0.0.0.0
+    python -m apps.core.processes worker
+"""
+
+import argparse
+import ctypes
+import logging
+import os
+import signal
+import sys
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_WORKER_CONCURRENCY = 4
+DEFAULT_WORKER_NAME = "attune@%h"
+
+# argv after `python -m`; {placeholders} are filled in by process_argv().
+PROCESSES: dict[str, tuple[str, ...]] = {
+    "web": ("daphne", "-b", "{host}", "-p", "{port}", "attune.asgi:application"),
+    "worker": (
+        "celery", "-A", "attune", "worker",
+        "-Q", "actions,control",
+        "-n", "{worker_name}",
+        "--concurrency", "{concurrency}",
+        "--loglevel", "INFO",
+    ),
+    "beat": (
+        "celery", "-A", "attune", "beat",
+        "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+        "--loglevel", "INFO",
+    ),
+}  # fmt: skip
+
+
+def env_int(name: str, default: int) -> int:
+    """Read a positive integer from the environment; fail loudly on a bad value."""
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def web_port() -> int:
+    """Return the web port: $PORT, else 8000."""
+    return env_int("PORT", DEFAULT_PORT)
+
+
+def worker_concurrency() -> int:
+    """Return the worker pool size: $ATTUNE_WORKER_CONCURRENCY, else 4."""
+    return env_int("ATTUNE_WORKER_CONCURRENCY", DEFAULT_WORKER_CONCURRENCY)
+
+
+def process_argv(
+    name: str,
+    python: str = sys.executable,
+    port: int | None = None,
+    host: str = DEFAULT_HOST,
+    concurrency: int | None = None,
+    worker_name: str = DEFAULT_WORKER_NAME,
+) -> list[str]:
+    """Return the full argv of process `name`, run with the interpreter `python`."""
+    values = {
+        "host": host,
+        "port": port or web_port(),
+        "concurrency": concurrency or worker_concurrency(),
+        "worker_name": worker_name,
+    }
+    return [python, "-m", *(part.format(**values) for part in PROCESSES[name])]
+
+
+def all_process_argvs(python: str = sys.executable, **options) -> dict[str, list[str]]:
+    """Return {name: argv} for every process, in start order."""
+    return {name: process_argv(name, python, **options) for name in PROCESSES}
+
+
+def child_popen_kwargs() -> dict:
+    """Return Popen options for a supervised child: its own session, and on Linux a SIGTERM
+    when its parent dies, so even a SIGKILLed supervisor leaves no orphans behind.
+
+    Its own session keeps a terminal's Ctrl-C away from the children: the supervisor alone
+    decides how they stop (SIGTERM first, so Celery finishes its tasks).
+    """
+    kwargs = {"start_new_session": True}
+    if sys.platform.startswith("linux"):
+        _libc()  # load in the parent: the forked child should only make the call
+        kwargs["preexec_fn"] = _die_with_parent
+    return kwargs
+
+
+def _die_with_parent() -> None:
+    """Runs in the forked child before exec: prctl(PR_SET_PDEATHSIG, SIGTERM)."""
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+_libc_handle = None
+
+
+def _libc():
+    global _libc_handle
+    if _libc_handle is None:
+        _libc_handle = ctypes.CDLL(None, use_errno=True)
+    return _libc_handle
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Replace this process with the named platform process (used by the Docker images)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=sorted(PROCESSES))
+    parser.add_argument("--host", default=DEFAULT_HOST, help="web bind address")
+    parser.add_argument("--port", type=int, default=None, help="web port (default $PORT or 8000)")
+    args = parser.parse_args(argv)
+    command = process_argv(args.name, port=args.port, host=args.host)
+    print(" ".join(command), flush=True)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Run one execution on this worker: claim it, hand it to its runner, record the outcome."""
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from apps.actions.runner_types import RUNNER_TYPES
+from apps.executions.masking import mask_secret_values
+from apps.executions.models import Execution
+from apps.executions.services import claim_execution, finish_execution, record_heartbeat
+from workers.cancellation import watch_for_cancel
+from workers.pack_cache import pack_directory
+from workers.runners.base import Limits, RunRequest, RunResult, get_runner
+
+logger = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class ExecutionControl:
+    """The runner's line back to the platform while an execution runs."""
+
+    execution_id: int
+    cancel_fd: int
+    heartbeat_seconds: float
+
+    def heartbeat(self) -> None:
+        record_heartbeat(self.execution_id)
+
+
+def run_execution(execution_id: int) -> None:
+    """Run the execution if it is still waiting; a no-op when another worker claimed it."""
+    with watch_for_cancel(execution_id) as cancel_fd:
+        execution = claim_execution(execution_id, worker_name())
+        if execution is None:
+            logger.info("execution_id=%s not claimable, skipped", execution_id)
+            return
+        control = ExecutionControl(execution_id, cancel_fd, settings.ATTUNE_HEARTBEAT_SECONDS)
+        try:
+            request = build_request(execution)
+            result = get_runner(request.runner_type).run(request, control)
+        except Exception as exc:  # noqa: BLE001 - a runner bug must not strand the execution
+            logger.exception("execution_id=%s runner error", execution_id)
+            result = RunResult.failure(f"runner error: {type(exc).__name__}: {exc}")
+        record_result(execution, result)
+
+
+def build_request(execution: Execution) -> RunRequest:
+    snapshot = execution.action_snapshot
+    runner_type = RUNNER_TYPES[snapshot["runner_type"]]
+    runner_names = set(runner_type.parameters)
+    pack_dir = entry_point = None
+    if get_runner(runner_type.name).needs_pack:
+        pack_dir = pack_directory(snapshot["content_sha256"])
+        entry_point = pack_dir / "actions" / snapshot["entry_point"]
+    return RunRequest(
+        execution_id=execution.pk,
+        action_ref=execution.action_ref,
+        runner_type=runner_type.name,
+        parameters={k: v for k, v in execution.parameters.items() if k not in runner_names},
+        runner_parameters={k: v for k, v in execution.parameters.items() if k in runner_names},
+        secret_parameters=frozenset(snapshot.get("secret_parameters", [])),
+        positions=snapshot.get("positions", {}),
+        limits=Limits(
+            output_max_bytes=settings.ATTUNE_OUTPUT_MAX_BYTES,
+            result_max_bytes=settings.ATTUNE_RESULT_MAX_BYTES,
+            kill_grace_seconds=settings.ATTUNE_KILL_GRACE_SECONDS,
+        ),
+        pack_dir=pack_dir,
+        entry_point=entry_point,
+    )
+
+
+def record_result(execution: Execution, result: RunResult) -> None:
+    secrets = [
+        execution.parameters[name]
+        for name in execution.secret_parameter_names()
+        if name in execution.parameters
+    ]
+    finished = finish_execution(
+        execution.pk,
+        result.status,
+        result=mask_secret_values(result.result, secrets),
+        stdout=mask_secret_values(result.stdout, secrets),
+        stderr=mask_secret_values(result.stderr, secrets),
+        exit_code=result.exit_code,
+        error=mask_secret_values(result.error, secrets),
+    )
+    if not finished:
+        logger.warning("execution_id=%s finished elsewhere; result dropped", execution.pk)
