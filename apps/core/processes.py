@@ -9,6 +9,7 @@ here changes everywhere. Run one in the foreground (it replaces the current proc
 
 import argparse
 import ctypes
+import functools
 import logging
 import os
 import signal
@@ -20,6 +21,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKER_CONCURRENCY = 4
 DEFAULT_WORKER_NAME = "attune@%h"
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # argv after `python -m`; {placeholders} are filled in by process_argv().
 PROCESSES: dict[str, tuple[str, ...]] = {
@@ -101,20 +103,16 @@ def _die_with_parent() -> None:
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-PR_SET_PDEATHSIG = 1
-_libc_handle = None
-
-
-def _libc():
-    global _libc_handle
-    if _libc_handle is None:
-        _libc_handle = ctypes.CDLL(None, use_errno=True)
-    return _libc_handle
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Replace this process with the named platform process (used by the Docker images)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m apps.core.processes", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("name", choices=sorted(PROCESSES))
     parser.add_argument("--host", default=DEFAULT_HOST, help="web bind address")
     parser.add_argument("--port", type=int, default=None, help="web port (default $PORT or 8000)")

@@ -152,7 +152,10 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
 def rerun_execution(execution_id: int, *, user=None, parameters: dict | None = None) -> Execution:
     """Request the same action again with the same parameters, optionally overridden."""
     original = get_execution(execution_id)
-    values = {**original.parameters, **(parameters or {})}
+    specs = find_runnable_action(original.action_ref).parameter_specs()
+    # Immutable values (and the templates they were rendered from) come from the action again.
+    kept = {k: v for k, v in original.parameters.items() if not specs.get(k, {}).get("immutable")}
+    values = {**kept, **(parameters or {})}
     return request_execution(
         original.action_ref, values, user=user, context=original.context, rerun_of=original
     )

@@ -1,0 +1,44 @@
+"""Test session set-up that must happen before Django settings are read (loaded with `-p`).
+
+Tests talk to Redis database 9 (not the platform's 0), so a platform running on the same Redis
+keeps its queues to itself; with no Redis reachable, a private one is started, as `make run` does.
+"""
+
+import atexit
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from apps.core.redis_server import ensure_redis, stop_process
+
+TEST_REDIS_DB = 9
+
+
+def with_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def prepare_redis() -> None:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    process, url = ensure_redis(url, Path(tempfile.mkdtemp(prefix="attune-test-redis-")))
+    if process is not None:
+        atexit.register(stop_process, process)
+    os.environ["REDIS_URL"] = with_db(url, TEST_REDIS_DB)
+    os.environ.pop("CELERY_BROKER_URL", None)
+
+
+prepare_redis()
+os.environ.setdefault("ATTUNE_DATA_DIR", tempfile.mkdtemp(prefix="attune-test-data-"))
+os.environ.setdefault("DJANGO_SECRET_KEY", "attune-tests-only-secret-key-not-for-production")
+# Short intervals so recovery scenarios happen within seconds; shared with the live processes.
+os.environ.update(
+    {
+        "ATTUNE_HEARTBEAT_SECONDS": "1",
+        "ATTUNE_ABANDON_AFTER_SECONDS": "5",
+        "ATTUNE_REAPER_INTERVAL_SECONDS": "1",
+        "ATTUNE_REDISPATCH_AFTER_SECONDS": "3",
+        "ATTUNE_KILL_GRACE_SECONDS": "2",
+    }
+)

@@ -1,0 +1,22 @@
+"""Shared fixtures. (Environment set-up that must precede Django lives in tests/bootstrap.py.)"""
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb):
+    """Create the test database for every session, also when only end-to-end tests run.
+
+    pytest-django creates it only for tests marked `django_db`; end-to-end tests use the
+    database through the live processes instead.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=0)
