@@ -156,6 +156,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Prefix of every Redis key and channel, so several installations (or test runs) can share one.
+ATTUNE_REDIS_PREFIX = env_str("ATTUNE_REDIS_PREFIX", "")
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -180,6 +182,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": ATTUNE_REDIS_PREFIX}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -201,7 +204,7 @@ CELERY_TASK_DEFAULT_QUEUE = "control"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{ATTUNE_REDIS_PREFIX}asgi"},
     }
 }
 

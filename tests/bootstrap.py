@@ -1,7 +1,8 @@
 """Test session set-up that must happen before Django settings are read (loaded with `-p`).
 
-Tests talk to Redis database 9 (not the platform's 0), so a platform running on the same Redis
-keeps its queues to itself; with no Redis reachable, a private one is started, as `make run` does.
+Tests talk to Redis database 9 (not the platform's 0) under a per-session key prefix, so neither
+a running platform nor another test session shares their queues. With no Redis reachable, a
+private one is started, as `make run` does.
 """
 
 import atexit
@@ -26,6 +27,8 @@ def prepare_redis() -> None:
     if process is not None:
         atexit.register(stop_process, process)
     os.environ["REDIS_URL"] = with_db(url, TEST_REDIS_DB)
+    # Test sessions running side by side must not take each other's queued work.
+    os.environ["ATTUNE_REDIS_PREFIX"] = f"test-{os.getpid()}:"
     os.environ.pop("CELERY_BROKER_URL", None)
 
 

@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 
 from apps.core.services import redis_client
-from apps.executions.services import CANCEL_CHANNEL
+from apps.executions.services import cancel_channel
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def ensure_listener() -> None:
         if _listener is not None and _listener.is_alive():
             return
         pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(CANCEL_CHANNEL)
+        pubsub.subscribe(cancel_channel())
         pubsub.get_message(timeout=5)  # the subscribe confirmation
         _listener = threading.Thread(target=listen, args=(pubsub,), daemon=True, name="cancel")
         _listener.start()

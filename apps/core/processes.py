@@ -21,6 +21,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKER_CONCURRENCY = 4
 DEFAULT_WORKER_NAME = "attune@%h"
+DEFAULT_QUEUES = "actions,control"  # executions run on `actions`; housekeeping on `control`
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # argv after `python -m`; {placeholders} are filled in by process_argv().
@@ -28,7 +29,7 @@ PROCESSES: dict[str, tuple[str, ...]] = {
     "web": ("daphne", "-b", "{host}", "-p", "{port}", "attune.asgi:application"),
     "worker": (
         "celery", "-A", "attune", "worker",
-        "-Q", "actions,control",
+        "-Q", "{queues}",
         "-n", "{worker_name}",
         "--concurrency", "{concurrency}",
         "--loglevel", "INFO",
@@ -68,6 +69,7 @@ def process_argv(
     host: str = DEFAULT_HOST,
     concurrency: int | None = None,
     worker_name: str = DEFAULT_WORKER_NAME,
+    queues: str = DEFAULT_QUEUES,
 ) -> list[str]:
     """Return the full argv of process `name`, run with the interpreter `python`."""
     values = {
@@ -75,6 +77,7 @@ def process_argv(
         "port": port or web_port(),
         "concurrency": concurrency or worker_concurrency(),
         "worker_name": worker_name,
+        "queues": queues,
     }
     return [python, "-m", *(part.format(**values) for part in PROCESSES[name])]
 

@@ -21,12 +21,16 @@ from apps.executions.models import Execution
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "attune.run_execution"
-CANCEL_CHANNEL = "attune:cancel"
 S = ExecutionStatus
 
 
 class InvalidParameters(InvalidInput):
     code = "invalid_parameters"
+
+
+def cancel_channel() -> str:
+    """The Redis channel on which workers hear which executions to cancel."""
+    return f"{settings.ATTUNE_REDIS_PREFIX}attune:cancel"
 
 
 def transition(execution_id: int, target: str, *, only_from=None, **fields) -> bool:
@@ -139,7 +143,7 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
                 getattr(user, "pk", None),
             )
         elif transition(execution_id, S.CANCELING, only_from=[S.RUNNING, S.PENDING, S.PAUSED]):
-            publish_on_commit(CANCEL_CHANNEL, str(execution_id))
+            publish_on_commit(cancel_channel(), str(execution_id))
             logger.info(
                 "execution_id=%s canceling by user_id=%s", execution_id, getattr(user, "pk", None)
             )

@@ -27,7 +27,7 @@ def test_core_local_runs_a_command_and_records_its_output(alice_api):
 
 
 def test_core_echo_prints_the_message_verbatim(alice_api):
-    message = "it's \"quoted\" $HOME; rm -rf /tmp/nothing"
+    message = 'it\'s "quoted" $HOME; rm -rf /tmp/nothing'
     execution = alice_api.run_and_wait("core.echo", message=message)
 
     assert execution["status"] == "succeeded"

@@ -17,7 +17,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from apps.core.processes import child_popen_kwargs, process_argv
+from apps.core.processes import DEFAULT_QUEUES, child_popen_kwargs, process_argv
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = Path(settings.DATA_DIR) / "logs"
@@ -51,12 +51,11 @@ class Stack:
     def environment(self) -> dict:
         return {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
 
-    def start(self, name: str, **options) -> subprocess.Popen:
-        """Start one platform process (as `run_platform` would) and remember it by name."""
-        base = name.split(":")[0]
-        argv = process_argv(base, sys.executable, port=self.port, **options)
+    def start(self, name: str, kind: str | None = None, **options) -> subprocess.Popen:
+        """Start one platform process of `kind` (as `run_platform` would), known as `name`."""
+        argv = process_argv(kind or name, sys.executable, port=self.port, **options)
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log = open(LOG_DIR / f"{name.replace(':', '-')}.log", "ab")  # noqa: SIM115
+        log = open(LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115
         process = subprocess.Popen(
             argv,
             cwd=REPO_ROOT,
@@ -74,8 +73,12 @@ class Stack:
         self.start("beat")
         self.wait_until_healthy()
 
-    def start_worker(self, name: str, concurrency: int = 4) -> subprocess.Popen:
-        process = self.start(name, worker_name=f"{name}@%h", concurrency=concurrency)
+    def start_worker(
+        self, name: str, concurrency: int = 4, queues: str = DEFAULT_QUEUES
+    ) -> subprocess.Popen:
+        process = self.start(
+            name, "worker", worker_name=f"{name}@%h", concurrency=concurrency, queues=queues
+        )
         self.wait_for_worker(f"{name}@{socket.gethostname()}")
         return process
 
