@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "apps.packs",
     "apps.actions",
     "apps.executions",
+    "apps.triggers",
+    "apps.rules",
+    "apps.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +199,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ROUTES = {
     "attune.run_execution": {"queue": "actions"},
+    "attune.process_trigger_instance": {"queue": "rules"},
     "attune.*": {"queue": "control"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "control"
@@ -220,6 +224,11 @@ ATTUNE_HEARTBEAT_SECONDS = env_float("ATTUNE_HEARTBEAT_SECONDS", 10.0)
 ATTUNE_ABANDON_AFTER_SECONDS = env_float("ATTUNE_ABANDON_AFTER_SECONDS", 40.0)
 ATTUNE_REAPER_INTERVAL_SECONDS = env_float("ATTUNE_REAPER_INTERVAL_SECONDS", 10.0)
 ATTUNE_REDISPATCH_AFTER_SECONDS = env_float("ATTUNE_REDISPATCH_AFTER_SECONDS", 60.0)
+ATTUNE_WEBHOOK_MAX_BYTES = env_int("ATTUNE_WEBHOOK_MAX_BYTES", 1024 * 1024)
+ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE", 12000)
+ATTUNE_WEBHOOK_MAX_HOPS = env_int("ATTUNE_WEBHOOK_MAX_HOPS", 10)
+# Bodies larger than this are refused with 413 before anything reads them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(ATTUNE_WEBHOOK_MAX_BYTES, 2621440)
 
 CELERY_BEAT_SCHEDULE = {
     "attune.reap_executions": {

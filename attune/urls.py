@@ -10,6 +10,9 @@ api_v1 = [
     path("", include("apps.packs.api.urls")),
     path("", include("apps.actions.api.urls")),
     path("", include("apps.executions.api.urls")),
+    path("", include("apps.triggers.api.urls")),
+    path("", include("apps.webhooks.api.urls")),
+    path("", include("apps.rules.api.urls")),
 ]
 
 urlpatterns = [

@@ -3,6 +3,8 @@
 from celery import shared_task
 
 from apps.executions import services
+from apps.rules import engine
+from apps.triggers.services import redispatch_pending_instances
 from workers import executor
 
 
@@ -20,5 +22,12 @@ def reap_executions() -> None:
 
 @shared_task(name="attune.redispatch_requested")
 def redispatch_requested() -> None:
-    """Queue again executions whose message was lost."""
+    """Queue again executions and trigger instances whose message was lost."""
     services.redispatch_requested_executions()
+    redispatch_pending_instances()
+
+
+@shared_task(name="attune.process_trigger_instance", acks_late=True)
+def process_trigger_instance(instance_id: int) -> None:
+    """Match a trigger instance against its rules (safe twice: only one claim succeeds)."""
+    engine.process_trigger_instance(instance_id)

@@ -21,7 +21,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKER_CONCURRENCY = 4
 DEFAULT_WORKER_NAME = "attune@%h"
-DEFAULT_QUEUES = "actions,control"  # executions run on `actions`; housekeeping on `control`
+# Executions run on `actions`, the rules engine on `rules`, housekeeping on `control`.
+DEFAULT_QUEUES = "actions,rules,control"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # argv after `python -m`; {placeholders} are filled in by process_argv().

@@ -17,10 +17,13 @@ from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit
 from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus, sources_of
 from apps.executions.models import Execution
+from apps.triggers.choices import TriggerSource
+from apps.triggers.services import dispatch_trigger, has_listeners
 
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "attune.run_execution"
+ACTION_TRIGGER = "core.st2.generic.actiontrigger"
 S = ExecutionStatus
 
 
@@ -49,7 +52,13 @@ def transition(execution_id: int, target: str, *, only_from=None, **fields) -> b
 
 
 def request_execution(
-    action_ref: str, parameters: dict, *, user=None, parent=None, context=None, rerun_of=None
+    action_ref: str,
+    parameters: dict,
+    *,
+    user_id: int | None = None,
+    parent=None,
+    context=None,
+    rerun_of=None,
 ) -> Execution:
     """Validate parameters, record the execution as requested, and queue it on commit."""
     action = find_runnable_action(action_ref)
@@ -68,7 +77,7 @@ def request_execution(
             context=context or {},
             parent=parent,
             rerun_of=rerun_of,
-            created_by=user,
+            created_by_id=user_id,
             dispatched_at=timezone.now(),
         )
         enqueue_on_commit(RUN_TASK, execution.pk)
@@ -120,7 +129,35 @@ def record_heartbeat(execution_id: int) -> None:
 def finish_execution(execution_id: int, status: str, **fields) -> bool:
     """Record the final status and outcome of a run; False if it was already finished."""
     only_from = [S.RUNNING, S.CANCELING, S.PENDING, S.PAUSING, S.RESUMING]
-    return transition(execution_id, status, only_from=only_from, **fields)
+    with transaction.atomic():
+        finished = transition(execution_id, status, only_from=only_from, **fields)
+        if finished:
+            emit_action_trigger(execution_id)
+    return finished
+
+
+def emit_action_trigger(execution_id: int) -> None:
+    """Dispatch `core.st2.generic.actiontrigger` for a finished execution.
+
+    Only when a rule listens on it: otherwise every execution would write an instance no one
+    reads, on the hottest path there is.
+    """
+    if not has_listeners(ACTION_TRIGGER):
+        return
+    execution = Execution.objects.get(pk=execution_id)
+    payload = {
+        "execution_id": execution.pk,
+        "status": execution.status,
+        "start_timestamp": execution.started_at.isoformat() if execution.started_at else None,
+        "action_name": execution.action_ref.split(".", 1)[-1],
+        "action_ref": execution.action_ref,
+        "runner_ref": execution.action_snapshot.get("runner_type", ""),
+        "parameters": execution.masked_parameters(),
+        "result": execution.result,
+    }
+    dispatch_trigger(
+        ACTION_TRIGGER, payload, source=TriggerSource.ACTION, source_detail=str(execution.pk)
+    )
 
 
 def get_execution(execution_id: int) -> Execution:
@@ -161,7 +198,11 @@ def rerun_execution(execution_id: int, *, user=None, parameters: dict | None = N
     kept = {k: v for k, v in original.parameters.items() if not specs.get(k, {}).get("immutable")}
     values = {**kept, **(parameters or {})}
     return request_execution(
-        original.action_ref, values, user=user, context=original.context, rerun_of=original
+        original.action_ref,
+        values,
+        user_id=getattr(user, "pk", None),
+        context=original.context,
+        rerun_of=original,
     )
 
 

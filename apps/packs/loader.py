@@ -8,10 +8,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 from apps.actions.parameters import spec_errors
 from apps.actions.runner_types import RUNNER_TYPES
+from apps.rules.specs import RuleSpec, parse_rule
 
 REF_PATTERN = re.compile(r"^[a-z0-9_]+$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -30,6 +32,14 @@ class ActionSpec:
 
 
 @dataclass
+class TriggerTypeSpec:
+    name: str
+    description: str
+    payload_schema: dict
+    parameters_schema: dict
+
+
+@dataclass
 class PackSpec:
     ref: str
     name: str
@@ -40,6 +50,8 @@ class PackSpec:
     is_system: bool
     metadata: dict
     actions: list[ActionSpec] = field(default_factory=list)
+    trigger_types: list[TriggerTypeSpec] = field(default_factory=list)
+    rules: list[RuleSpec] = field(default_factory=list)
 
 
 class PackInvalid(Exception):
@@ -62,21 +74,32 @@ def load_pack(root: Path) -> PackSpec:
     if metadata is None:
         raise PackInvalid(errors)
     pack = pack_from_metadata(metadata, errors)
-    for path in sorted(action_metadata_files(root)):
+    for path in metadata_files(root, "actions"):
         action = load_action(root, path.relative_to(root).as_posix(), errors)
         if action is not None:
             pack.actions.append(action)
     check_unique_names(pack.actions, errors)
+    for path in metadata_files(root, "triggers"):
+        trigger_type = load_trigger_type(root, path.relative_to(root).as_posix(), errors)
+        if trigger_type is not None:
+            pack.trigger_types.append(trigger_type)
+    for path in metadata_files(root, "rules"):
+        relative = path.relative_to(root).as_posix()
+        data = read_yaml(root, relative, errors)
+        rule = parse_rule(data, relative, errors) if data is not None else None
+        if rule is not None:
+            pack.rules.append(rule)
     if errors:
         raise PackInvalid(errors)
     return pack
 
 
-def action_metadata_files(root: Path) -> list[Path]:
-    actions_dir = root / "actions"
-    if not actions_dir.is_dir():
+def metadata_files(root: Path, folder: str) -> list[Path]:
+    """The YAML files directly in `folder` of the pack, sorted."""
+    directory = root / folder
+    if not directory.is_dir():
         return []
-    return [p for p in actions_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def read_yaml(root: Path, relative: str, errors: list[dict]) -> dict | None:
@@ -192,3 +215,24 @@ def check_unique_names(actions: list[ActionSpec], errors: list[dict]) -> None:
                 }
             )
         seen[action.name] = action.metadata_file
+
+
+def load_trigger_type(root: Path, relative: str, errors: list[dict]) -> TriggerTypeSpec | None:
+    data = read_yaml(root, relative, errors)
+    if data is None:
+        return None
+    before = len(errors)
+    name = data.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        errors.append({"file": relative, "field": "name", "message": "is required"})
+    schemas = {}
+    for key in ("payload_schema", "parameters_schema"):
+        schema = data.get(key) or {}
+        try:
+            jsonschema.Draft7Validator.check_schema(schema)
+            schemas[key] = schema
+        except jsonschema.SchemaError as exc:
+            errors.append({"file": relative, "field": key, "message": exc.message})
+    if len(errors) > before:
+        return None
+    return TriggerTypeSpec(name=name, description=str(data.get("description") or ""), **schemas)

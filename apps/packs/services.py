@@ -8,10 +8,13 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.actions.models import Action
+from apps.core.cache import bump_content_version
 from apps.core.exceptions import InvalidInput, PayloadTooLarge
 from apps.packs.archive import ArchiveInvalid, build_archive, extract_archive, find_pack_root
 from apps.packs.loader import PackInvalid, PackSpec, load_pack
 from apps.packs.models import Pack, PackContent
+from apps.rules.services import sync_pack_rules, trigger_errors
+from apps.triggers.models import TriggerType
 
 logger = logging.getLogger(__name__)
 
@@ -21,18 +24,28 @@ class PackRefused(InvalidInput):
 
 
 def register_pack(path: Path, *, owner=None, source: str = "") -> Pack:
-    """Register (or re-register) the pack at `path`: add, update and remove its actions."""
+    """Register (or re-register) the pack at `path`: add, update and remove its actions,
+    trigger types and rules, all or nothing."""
     path = Path(path)
     if not path.is_dir():
         raise PackRefused(f"{path} is not a directory")
     try:
         spec = load_pack(path)
+        archive, sha256 = build_archive(path)
+        return save_registration(spec, archive, sha256, owner=owner, source=source or str(path))
     except PackInvalid as exc:
         raise PackRefused(f"pack at {path} is invalid: {exc}", errors=exc.errors) from exc
-    archive, sha256 = build_archive(path)
+
+
+def save_registration(spec: PackSpec, archive: bytes, sha256: str, *, owner, source: str) -> Pack:
+    """Write the pack and everything in it, all or nothing."""
     with transaction.atomic():
-        pack = save_pack(spec, archive, sha256, owner=owner, source=source or str(path))
+        pack = save_pack(spec, archive, sha256, owner=owner, source=source)
         sync_actions(pack, spec)
+        sync_trigger_types(pack, spec)
+        check_rules(pack, spec)
+        sync_pack_rules(pack, spec.rules)
+        bump_content_version()
     logger.info("registered pack=%s content=%s", pack.ref, sha256[:12])
     return pack
 
@@ -99,3 +112,30 @@ def sync_actions(pack: Pack, spec: PackSpec) -> None:
         action.is_enabled = action_spec.is_enabled
         action.metadata_file = action_spec.metadata_file
         action.save()
+
+
+def sync_trigger_types(pack: Pack, spec: PackSpec) -> None:
+    """Make the pack's trigger types exactly those in its triggers/ folder."""
+    names = [trigger_type.name for trigger_type in spec.trigger_types]
+    pack.trigger_types.exclude(name__in=names).delete()
+    for trigger_type in spec.trigger_types:
+        TriggerType.objects.update_or_create(
+            ref=f"{pack.ref}.{trigger_type.name}",
+            defaults={
+                "pack": pack,
+                "name": trigger_type.name,
+                "description": trigger_type.description,
+                "payload_schema": trigger_type.payload_schema,
+                "parameters_schema": trigger_type.parameters_schema,
+                "is_builtin": False,
+            },
+        )
+
+
+def check_rules(pack: Pack, spec: PackSpec) -> None:
+    """Refuse the pack if a rule names an unknown trigger type or misfits its parameters."""
+    errors = []
+    for rule in spec.rules:
+        errors += trigger_errors(rule, rule.metadata_file)
+    if errors:
+        raise PackInvalid(errors)

@@ -27,7 +27,9 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         body = ExecutionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         execution = services.request_execution(
-            body.validated_data["action"], body.validated_data["parameters"], user=request.user
+            body.validated_data["action"],
+            body.validated_data["parameters"],
+            user_id=request.user.pk,
         )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
 

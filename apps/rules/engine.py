@@ -1,0 +1,150 @@
+"""The rules engine: match a trigger instance against its rules, record every enforcement,
+and request the executions of the rules that matched.
+
+Candidate rules come from an index (`trigger_key`) and are compiled once per content version,
+so an event costs one lookup of its own rules, never a scan.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.actions.models import Action
+from apps.core.cache import ContentCache
+from apps.core.exceptions import AttuneError
+from apps.core.templating import TemplateRenderError, render_value
+from apps.executions.services import request_execution
+from apps.rules.casting import cast_to_declared_types
+from apps.rules.choices import EnforcementStatus
+from apps.rules.criteria import compile_criteria, evaluate
+from apps.rules.models import Rule, RuleEnforcement
+from apps.triggers.choices import TriggerInstanceStatus
+from apps.triggers.models import TriggerInstance
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: int
+    ref: str
+    criteria: object
+    action_ref: str
+    action_parameters: dict
+    owner_id: int | None
+
+
+@dataclass
+class Outcome:
+    """What enforcing one rule against one payload gives (without side effects)."""
+
+    status: str
+    reason: str = ""
+    criteria_results: list | None = None
+    parameters: dict | None = None
+
+
+_rules = ContentCache()
+_action_specs = ContentCache()
+
+
+def load_rules(key: str) -> list[CompiledRule]:
+    rules = Rule.objects.enabled().filter(trigger_key=key).order_by("id")
+    return [compile_rule(rule) for rule in rules]
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    return CompiledRule(
+        id=rule.pk,
+        ref=rule.ref,
+        criteria=compile_criteria(rule.criteria),
+        action_ref=rule.action_ref,
+        action_parameters=rule.action_parameters,
+        owner_id=rule.owner_id,
+    )
+
+
+def load_action_specs(action_ref: str) -> dict | None:
+    action = Action.objects.filter(ref=action_ref).first()
+    return action.parameter_specs() if action else None
+
+
+def process_trigger_instance(instance_id: int) -> None:
+    """Enforce every enabled rule of the instance's trigger, all in one transaction."""
+    with transaction.atomic():
+        claimed = TriggerInstance.objects.filter(
+            pk=instance_id, status=TriggerInstanceStatus.PENDING
+        ).update(status=TriggerInstanceStatus.PROCESSING)
+        if not claimed:
+            return
+        instance = TriggerInstance.objects.get(pk=instance_id)
+        rules = _rules.get(instance.trigger_key, load_rules)
+        RuleEnforcement.objects.bulk_create([enforce(rule, instance) for rule in rules])
+        TriggerInstance.objects.filter(pk=instance_id).update(
+            status=TriggerInstanceStatus.PROCESSED, processed_at=timezone.now()
+        )
+    logger.info("trigger_instance_id=%s processed against %s rules", instance_id, len(rules))
+
+
+def enforce(rule: CompiledRule, instance: TriggerInstance) -> RuleEnforcement:
+    outcome = evaluate_rule(rule, instance.payload)
+    enforcement = RuleEnforcement(
+        rule_id=rule.id,
+        rule_ref=rule.ref,
+        trigger_instance=instance,
+        status=outcome.status,
+        reason=outcome.reason,
+        criteria_results=outcome.criteria_results or [],
+    )
+    if outcome.status != EnforcementStatus.MATCHED:
+        return enforcement
+    try:
+        with transaction.atomic():
+            enforcement.execution = request_execution(
+                rule.action_ref,
+                outcome.parameters,
+                user_id=rule.owner_id,
+                context=execution_context(rule, instance),
+            )
+    except AttuneError as exc:
+        enforcement.status = EnforcementStatus.FAILED
+        enforcement.reason = exc.detail
+    return enforcement
+
+
+def execution_context(rule: CompiledRule, instance: TriggerInstance) -> dict:
+    return {
+        "rule": rule.ref,
+        "trigger_instance": instance.pk,
+        "trigger": instance.trigger_ref,
+        "webhook_hops": webhook_hops(instance),
+    }
+
+
+def webhook_hops(instance: TriggerInstance) -> int:
+    """How many webhooks led to this instance (carried on by HTTP actions to stop loops)."""
+    if instance.note.startswith("hop "):
+        return int(instance.note[4:])
+    return 0
+
+
+def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
+    """Decide whether the rule matches `payload` and render its action parameters if so."""
+    context = {"trigger": payload}
+    result = evaluate(rule.criteria, payload, lambda pattern: render_value(pattern, context))
+    details = [criterion.as_dict() for criterion in result.criteria]
+    if result.error:
+        return Outcome(EnforcementStatus.FAILED, result.error, details)
+    if not result.matched:
+        return Outcome(EnforcementStatus.NOT_MATCHED, result.reason or "", details)
+    try:
+        parameters = render_value(rule.action_parameters, context)
+    except TemplateRenderError as exc:
+        return Outcome(EnforcementStatus.FAILED, f"action parameters: {exc}", details)
+    specs = _action_specs.get(rule.action_ref, load_action_specs)
+    if specs is None:
+        return Outcome(EnforcementStatus.FAILED, f"action {rule.action_ref!r} does not exist")
+    parameters = cast_to_declared_types(specs, rule.action_parameters, parameters)
+    return Outcome(EnforcementStatus.MATCHED, "", details, parameters)

@@ -1,0 +1,37 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.core.api.pagination import NewestFirstCursorPagination
+from apps.triggers import services
+from apps.triggers.api.filters import TriggerInstanceFilter
+from apps.triggers.api.serializers import TriggerInstanceSerializer, TriggerTypeSerializer
+from apps.triggers.models import TriggerInstance, TriggerType
+
+
+class TriggerTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Trigger types, looked up by ref."""
+
+    queryset = TriggerType.objects.select_related("pack")
+    serializer_class = TriggerTypeSerializer
+    lookup_field = "ref"
+    lookup_value_regex = r"[^/]+"
+    filterset_fields = ["pack__ref", "is_builtin"]
+
+
+class TriggerInstanceViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """What happened: trigger instances, newest first; re-emit one to run its rules again."""
+
+    queryset = TriggerInstance.objects.all()
+    serializer_class = TriggerInstanceSerializer
+    filterset_class = TriggerInstanceFilter
+    pagination_class = NewestFirstCursorPagination
+
+    @extend_schema(request=None, responses={202: TriggerInstanceSerializer})
+    @action(detail=True, methods=["post"])
+    def reemit(self, request, pk=None):
+        instance = services.reemit_trigger_instance(self.get_object().pk)
+        return Response(TriggerInstanceSerializer(instance).data, status=status.HTTP_202_ACCEPTED)

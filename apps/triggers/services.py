@@ -1,0 +1,161 @@
+"""Trigger types and dispatching trigger instances."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jsonschema
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.cache import ContentCache, bump_content_version
+from apps.core.exceptions import InvalidInput, NotFound
+from apps.core.services import enqueue_on_commit
+from apps.triggers.builtins import BUILTIN_TRIGGER_TYPES
+from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
+from apps.triggers.models import TriggerInstance, TriggerType, trigger_key
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "attune.process_trigger_instance"
+
+
+class InvalidPayload(InvalidInput):
+    code = "invalid_payload"
+
+
+@dataclass(frozen=True)
+class LoadedTriggerType:
+    id: int
+    ref: str
+    validator: jsonschema.Draft7Validator | None
+
+
+_trigger_types = ContentCache()
+_listened = ContentCache()
+
+
+def load_trigger_type(ref: str) -> LoadedTriggerType | None:
+    trigger_type = TriggerType.objects.filter(ref=ref).only("id", "ref", "payload_schema").first()
+    if trigger_type is None:
+        return None
+    schema = trigger_type.payload_schema
+    validator = jsonschema.Draft7Validator(schema) if schema else None
+    return LoadedTriggerType(trigger_type.pk, trigger_type.ref, validator)
+
+
+def cached_trigger_type(ref: str) -> LoadedTriggerType:
+    loaded = _trigger_types.get(ref, load_trigger_type)
+    if loaded is None:
+        raise NotFound(f"trigger type {ref!r} does not exist")
+    return loaded
+
+
+def payload_errors(loaded: LoadedTriggerType, payload) -> list[dict]:
+    if loaded.validator is None:
+        return []
+    return [
+        {
+            "field": "/".join(str(p) for p in error.absolute_path) or "payload",
+            "message": error.message,
+        }
+        for error in loaded.validator.iter_errors(payload)
+    ]
+
+
+def dispatch_trigger(
+    trigger_ref: str,
+    payload,
+    *,
+    source: str,
+    parameters: dict | None = None,
+    source_detail: str = "",
+    note: str = "",
+    refuse_invalid: bool = True,
+) -> TriggerInstance:
+    """Record a trigger instance and queue it for the rules engine once committed.
+
+    An invalid payload is refused (InvalidPayload) for callers that can answer with an error,
+    or recorded as a failed instance for those that cannot (sensors).
+    """
+    loaded = cached_trigger_type(trigger_ref)
+    errors = payload_errors(loaded, payload)
+    if errors and refuse_invalid:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidPayload(f"payload does not match {trigger_ref}: {detail}", errors=errors)
+    with transaction.atomic():
+        instance = TriggerInstance.objects.create(
+            trigger_type_id=loaded.id,
+            trigger_ref=trigger_ref,
+            trigger_key=trigger_key(trigger_ref, parameters),
+            payload=payload,
+            source=source,
+            source_detail=source_detail[:300],
+            note=note,
+            occurred_at=timezone.now(),
+            status=TriggerInstanceStatus.FAILED if errors else TriggerInstanceStatus.PENDING,
+            error="; ".join(e["message"] for e in errors),
+        )
+        if not errors:
+            enqueue_on_commit(PROCESS_TASK, instance.pk)
+    return instance
+
+
+def reemit_trigger_instance(instance_id: int) -> TriggerInstance:
+    """Dispatch a copy of an earlier instance (same trigger, same payload)."""
+    original = TriggerInstance.objects.filter(pk=instance_id).first()
+    if original is None:
+        raise NotFound(f"trigger instance {instance_id} does not exist")
+    with transaction.atomic():
+        instance = TriggerInstance.objects.create(
+            trigger_type_id=original.trigger_type_id,
+            trigger_ref=original.trigger_ref,
+            trigger_key=original.trigger_key,
+            payload=original.payload,
+            source=TriggerSource.REEMIT,
+            source_detail=f"re-emit of {original.pk}",
+            occurred_at=timezone.now(),
+        )
+        enqueue_on_commit(PROCESS_TASK, instance.pk)
+    return instance
+
+
+def sync_builtin_trigger_types(**kwargs) -> None:
+    """Create or update the built-in trigger types (run after every migrate)."""
+    for spec in BUILTIN_TRIGGER_TYPES:
+        TriggerType.objects.update_or_create(
+            ref=spec["ref"],
+            defaults={
+                "name": spec["ref"].split(".", 1)[1],
+                "description": spec["description"],
+                "payload_schema": spec["payload_schema"],
+                "parameters_schema": spec["parameters_schema"],
+                "is_builtin": True,
+                "pack": None,
+            },
+        )
+    bump_content_version()
+
+
+def has_listeners(key: str) -> bool:
+    """True if an enabled rule listens on this trigger key (cached per content version)."""
+    from apps.rules.models import Rule
+
+    return _listened.get(key, lambda k: Rule.objects.enabled().filter(trigger_key=k).exists())
+
+
+def redispatch_pending_instances() -> list[int]:
+    """Queue again trigger instances still pending long after they were recorded (lost
+    message, or a rules worker that died mid-way and rolled back)."""
+    deadline = timezone.now() - timedelta(seconds=settings.ATTUNE_REDISPATCH_AFTER_SECONDS)
+    lost = list(
+        TriggerInstance.objects.filter(
+            status=TriggerInstanceStatus.PENDING, occurred_at__lt=deadline
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for instance_id in lost:
+        enqueue_on_commit(PROCESS_TASK, instance_id)
+    if lost:
+        logger.warning("re-dispatched pending trigger instances: %s", lost)
+    return lost
