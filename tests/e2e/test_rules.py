@@ -4,7 +4,6 @@
 import pytest
 
 from tests.support.events import (
-    create_rule,
     post_webhook,
     unique,
     wait_for_enforcements,
