@@ -67,6 +67,7 @@ def build_request(execution: Execution) -> RunRequest:
         runner_parameters={k: v for k, v in execution.parameters.items() if k in runner_names},
         secret_parameters=frozenset(snapshot.get("secret_parameters", [])),
         positions=snapshot.get("positions", {}),
+        context=execution.context or {},
         limits=Limits(
             output_max_bytes=settings.ATTUNE_OUTPUT_MAX_BYTES,
             result_max_bytes=settings.ATTUNE_RESULT_MAX_BYTES,

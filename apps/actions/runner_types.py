@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 SHELL_TIMEOUT = 60
 PYTHON_TIMEOUT = 600
+HTTP_TIMEOUT = 60
+HTTP_METHODS = ["HEAD", "GET", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "PURGE"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,44 @@ SHELL_COMMON = {
     "cwd": {"type": "string", "description": "Working directory."},
     "env": {"type": "object", "description": "Extra environment variables (never secrets)."},
     "timeout": timeout_parameter(SHELL_TIMEOUT),
+}
+
+# `auth` and `cookies` are secret: masked in API output, and the runner masks their values in
+# its result. Credentials in `headers` are not hidden, so put them in `auth`.
+HTTP_PARAMETERS = {
+    "url": {"type": "string", "required": True, "description": "URL to call."},
+    "method": {"type": "string", "enum": HTTP_METHODS, "default": "GET"},
+    "headers": {
+        "type": "object",
+        "additionalProperties": {"type": ["string", "number", "boolean"]},
+        "description": "Request headers.",
+    },
+    "body": {
+        "type": ["string", "object", "array"],
+        "description": "Request body; an object or array is sent as JSON.",
+    },
+    "params": {"type": "object", "description": "Query string parameters."},
+    "auth": {
+        "type": "object",
+        "secret": True,
+        "properties": {
+            "type": {"type": "string", "enum": ["basic", "bearer"]},
+            "username": {"type": "string"},
+            "password": {"type": "string"},
+            "token": {"type": "string"},
+        },
+        "required": ["type"],
+        "description": '{"type": "basic", "username", "password"} or {"type": "bearer", "token"}.',
+    },
+    "cookies": {"type": "object", "secret": True, "description": "Cookies to send."},
+    "timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "default": HTTP_TIMEOUT,
+        "description": "Seconds before the call is abandoned and the action marked timeout.",
+    },
+    "verify_ssl": {"type": "boolean", "default": True, "description": "Verify TLS certificates."},
+    "allow_redirects": {"type": "boolean", "default": True, "description": "Follow redirects."},
 }
 
 RUNNER_TYPES = {
@@ -62,6 +102,12 @@ RUNNER_TYPES = {
                 "env": SHELL_COMMON["env"],
                 "timeout": timeout_parameter(PYTHON_TIMEOUT),
             },
+        ),
+        RunnerType(
+            name="http-request",
+            description="Make an HTTP request; 2xx and 3xx succeed, 4xx and 5xx fail.",
+            needs_entry_point=False,
+            parameters=HTTP_PARAMETERS,
         ),
         RunnerType(name="noop", description="Do nothing and succeed.", needs_entry_point=False),
     ]

@@ -38,6 +38,7 @@ class RunRequest:
     pack_dir: Path | None = None
     entry_point: Path | None = None
     positions: dict = field(default_factory=dict)  # parameter name -> `position`
+    context: dict = field(default_factory=dict)  # the execution's context: rule, webhook_hops ...
 
     @property
     def timeout(self) -> float | None:
@@ -83,6 +84,6 @@ def register(runner_class: type[Runner]) -> type[Runner]:
 
 
 def get_runner(name: str) -> Runner:
-    from workers.runners import noop, python_script, shell  # noqa: F401  (fill the registry)
+    from workers.runners import http, noop, python_script, shell  # noqa: F401 (fill the registry)
 
     return RUNNERS[name]
