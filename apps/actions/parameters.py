@@ -8,7 +8,7 @@ import copy
 
 import jsonschema
 
-from apps.core.templating import TemplateRenderError, is_template, render_value
+from apps.core.templating import TemplateRenderError, contains_template, render_value
 
 # Keys in a parameter spec that are ours, not JSON Schema's.
 NON_SCHEMA_KEYS = {"required", "default", "secret", "immutable", "position"}
@@ -77,7 +77,8 @@ def validate_parameters(specs: dict, supplied: dict) -> dict:
     ]
     if errors:
         raise ParameterError(errors)
-    values = dict(supplied)
+    # An immutable value always comes from the action (rendered), even when the caller echoed it.
+    values = {k: v for k, v in supplied.items() if not specs[k].get("immutable")}
     templated = apply_defaults(specs, values)
     render_templated_defaults(specs, values, templated)
     check_values(specs, values)
@@ -91,22 +92,37 @@ def apply_defaults(specs: dict, values: dict) -> list[str]:
         if name in values or "default" not in spec:
             continue
         values[name] = copy.deepcopy(spec["default"])
-        if is_template(values[name]):
+        if contains_template(values[name]):
             templated.append(name)
     return templated
 
 
 def render_templated_defaults(specs: dict, values: dict, templated: list[str]) -> None:
+    """Render templated defaults; one may use another, so render in as many passes as needed."""
     secrets = secret_names(specs)
     context = {k: v for k, v in values.items() if k not in templated and k not in secrets}
-    errors = []
-    for name in templated:
-        try:
-            values[name] = render_value(values[name], context)
-        except TemplateRenderError as exc:
-            errors.append({"parameter": name, "message": f"default could not be rendered: {exc}"})
-    if errors:
-        raise ParameterError(errors)
+    pending = list(templated)
+    failures = {}
+    while pending:
+        failures = {}
+        for name in pending:
+            try:
+                values[name] = render_value(values[name], context)
+            except TemplateRenderError as exc:
+                failures[name] = exc
+                continue
+            if name not in secrets:
+                context[name] = values[name]
+        if len(failures) == len(pending):
+            break
+        pending = list(failures)
+    if failures:
+        raise ParameterError(
+            [
+                {"parameter": name, "message": f"default could not be rendered: {exc}"}
+                for name, exc in failures.items()
+            ]
+        )
 
 
 def check_values(specs: dict, values: dict) -> None:

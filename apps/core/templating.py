@@ -8,7 +8,7 @@ import re
 import shlex
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
@@ -41,6 +41,27 @@ def compile_template(source: str):
     return ENVIRONMENT.from_string(source)
 
 
+def refuse_undefined(value) -> None:
+    """Raise UndefinedError (naming the variable) if `value` holds an undefined anywhere."""
+    if isinstance(value, Undefined):
+        str(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            refuse_undefined(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            refuse_undefined(item)
+
+
+def contains_template(value) -> bool:
+    """True if `value`, or any string inside it, is a template."""
+    if isinstance(value, dict):
+        return any(contains_template(item) for item in value.values())
+    if isinstance(value, list):
+        return any(contains_template(item) for item in value)
+    return is_template(value)
+
+
 def render_value(value, context: dict):
     """Render `value` (recursing into lists and dicts) against `context`."""
     if isinstance(value, dict):
@@ -53,8 +74,7 @@ def render_value(value, context: dict):
         match = WHOLE_EXPRESSION.match(value)
         if match and "}}" not in match.group("expr"):
             result = compile_expression(match.group("expr").strip())(**context)
-            if isinstance(result, StrictUndefined):
-                str(result)  # raises UndefinedError naming the missing variable
+            refuse_undefined(result)
             return result
         return compile_template(value).render(**context)
     except TemplateError as exc:

@@ -28,6 +28,9 @@ class Execution(models.Model):
     action_ref = models.CharField(max_length=300, db_index=True)
     action_snapshot = models.JSONField(default=dict)
     parameters = models.JSONField(default=dict, blank=True)
+    supplied_parameters = models.JSONField(
+        default=dict, blank=True, help_text="What the requester sent; a re-run starts from it."
+    )
     status = models.CharField(
         max_length=20, choices=ExecutionStatus.choices, default=ExecutionStatus.REQUESTED
     )

@@ -74,6 +74,7 @@ def request_execution(
             action_ref=action.ref,
             action_snapshot=snapshot(action, specs),
             parameters=values,
+            supplied_parameters=parameters or {},
             context=context or {},
             parent=parent,
             rerun_of=rerun_of,
@@ -193,10 +194,7 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
 def rerun_execution(execution_id: int, *, user=None, parameters: dict | None = None) -> Execution:
     """Request the same action again with the same parameters, optionally overridden."""
     original = get_execution(execution_id)
-    specs = find_runnable_action(original.action_ref).parameter_specs()
-    # Immutable values (and the templates they were rendered from) come from the action again.
-    kept = {k: v for k, v in original.parameters.items() if not specs.get(k, {}).get("immutable")}
-    values = {**kept, **(parameters or {})}
+    values = {**original.supplied_parameters, **(parameters or {})}
     return request_execution(
         original.action_ref,
         values,

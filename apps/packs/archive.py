@@ -53,11 +53,20 @@ def extract_archive(data: bytes, destination: Path, max_bytes: int) -> None:
             if total > max_bytes:
                 raise ArchiveInvalid(f"archive expands to {total} bytes, over {max_bytes}")
             for member in members:
-                if not (member.isfile() or member.isdir()):
-                    raise ArchiveInvalid(f"{member.name}: only files and directories allowed")
+                check_member(member)
             tar.extractall(destination, filter="data")
+    except tarfile.FilterError as exc:
+        raise ArchiveInvalid(f"unsafe archive member: {exc}") from exc
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ArchiveInvalid(f"not a readable .tar.gz archive: {exc}") from exc
+
+
+def check_member(member: tarfile.TarInfo) -> None:
+    """Refuse links, devices, absolute paths and paths that climb out of the pack."""
+    if not (member.isfile() or member.isdir()):
+        raise ArchiveInvalid(f"{member.name}: only files and directories allowed")
+    if member.name.startswith("/") or ".." in member.name.split("/"):
+        raise ArchiveInvalid(f"{member.name}: unsafe path (absolute or climbing out of the pack)")
 
 
 def find_pack_root(directory: Path) -> Path:

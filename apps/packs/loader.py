@@ -17,6 +17,9 @@ from apps.rules.specs import RuleSpec, parse_rule
 
 REF_PATTERN = re.compile(r"^[a-z0-9_]+$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# pack.yaml fields and the longest value the database keeps for each.
+FIELD_LIMITS = {"ref": 100, "name": 200, "version": 50, "author": 200, "email": 200}
+NAME_MAX_LENGTH = 200
 
 
 @dataclass
@@ -40,6 +43,18 @@ class TriggerTypeSpec:
 
 
 @dataclass
+class SensorSpec:
+    name: str
+    class_name: str
+    entry_point: str
+    description: str
+    poll_interval: float | None
+    is_enabled: bool
+    trigger_types: list[TriggerTypeSpec]
+    metadata_file: str
+
+
+@dataclass
 class PackSpec:
     ref: str
     name: str
@@ -52,6 +67,11 @@ class PackSpec:
     actions: list[ActionSpec] = field(default_factory=list)
     trigger_types: list[TriggerTypeSpec] = field(default_factory=list)
     rules: list[RuleSpec] = field(default_factory=list)
+    sensors: list[SensorSpec] = field(default_factory=list)
+
+    def all_trigger_types(self) -> list[TriggerTypeSpec]:
+        """The pack's trigger types: those in triggers/ and those its sensors declare."""
+        return self.trigger_types + [t for s in self.sensors for t in s.trigger_types]
 
 
 class PackInvalid(Exception):
@@ -83,6 +103,11 @@ def load_pack(root: Path) -> PackSpec:
         trigger_type = load_trigger_type(root, path.relative_to(root).as_posix(), errors)
         if trigger_type is not None:
             pack.trigger_types.append(trigger_type)
+    for path in metadata_files(root, "sensors"):
+        sensor = load_sensor(root, path.relative_to(root).as_posix(), errors)
+        if sensor is not None:
+            pack.sensors.append(sensor)
+    check_unique_sensors(pack, errors)
     for path in metadata_files(root, "rules"):
         relative = path.relative_to(root).as_posix()
         data = read_yaml(root, relative, errors)
@@ -131,6 +156,9 @@ def pack_from_metadata(metadata: dict, errors: list[dict]) -> PackSpec:
     version = metadata.get("version")
     if version is None or not str(version).strip():
         error("version", "is required")
+    for field_name, limit in FIELD_LIMITS.items():
+        if len(str(metadata.get(field_name) or "")) > limit:
+            error(field_name, f"is longer than {limit} characters")
     return PackSpec(
         ref=str(ref or ""),
         name=str(name or ""),
@@ -153,8 +181,8 @@ def load_action(root: Path, relative: str, errors: list[dict]) -> ActionSpec | N
         errors.append({"file": relative, "field": field_name, "message": message})
 
     name = data.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        error("name", "is required: letters, digits, '_', '-' and '.'")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name) or len(name) > NAME_MAX_LENGTH:
+        error("name", f"is required: up to {NAME_MAX_LENGTH} letters, digits, '_', '-' and '.'")
     runner_type = data.get("runner_type")
     runner = RUNNER_TYPES.get(runner_type)
     if runner is None:
@@ -194,11 +222,15 @@ def check_entry_point(root: Path, entry_point: str, error) -> None:
     if not entry_point:
         error("entry_point", "is required for this runner")
         return
-    actions_dir = (root / "actions").resolve()
-    target = (actions_dir / entry_point).resolve()
-    if not target.is_relative_to(root.resolve()):
+    if not isinstance(entry_point, str):
+        error("entry_point", "must be a path relative to actions/")
+        return
+    path = root / "actions" / entry_point
+    if not path.resolve().is_relative_to(root.resolve()):
         error("entry_point", f"{entry_point!r} points outside the pack")
-    elif not target.is_file():
+    elif path.is_symlink():
+        error("entry_point", f"actions/{entry_point} is a symlink; packs are stored without them")
+    elif not path.is_file():
         error("entry_point", f"file actions/{entry_point} does not exist")
 
 
@@ -221,10 +253,20 @@ def load_trigger_type(root: Path, relative: str, errors: list[dict]) -> TriggerT
     data = read_yaml(root, relative, errors)
     if data is None:
         return None
+    return parse_trigger_type(data, relative, "", errors)
+
+
+def parse_trigger_type(
+    data, relative: str, prefix: str, errors: list[dict]
+) -> TriggerTypeSpec | None:
+    """Check one trigger type definition; `prefix` locates it inside its file."""
+    if not isinstance(data, dict):
+        errors.append({"file": relative, "field": prefix.rstrip("."), "message": "must be a mapping"})
+        return None
     before = len(errors)
     name = data.get("name")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        errors.append({"file": relative, "field": "name", "message": "is required"})
+        errors.append({"file": relative, "field": f"{prefix}name", "message": "is required"})
     schemas = {}
     for key in ("payload_schema", "parameters_schema"):
         schema = data.get(key) or {}
@@ -232,7 +274,98 @@ def load_trigger_type(root: Path, relative: str, errors: list[dict]) -> TriggerT
             jsonschema.Draft7Validator.check_schema(schema)
             schemas[key] = schema
         except jsonschema.SchemaError as exc:
-            errors.append({"file": relative, "field": key, "message": exc.message})
+            errors.append({"file": relative, "field": f"{prefix}{key}", "message": exc.message})
     if len(errors) > before:
         return None
     return TriggerTypeSpec(name=name, description=str(data.get("description") or ""), **schemas)
+
+
+def load_sensor(root: Path, relative: str, errors: list[dict]) -> SensorSpec | None:
+    """Read one sensors/*.yaml: the Python class to run and the trigger types it emits."""
+    data = read_yaml(root, relative, errors)
+    if data is None:
+        return None
+    before = len(errors)
+
+    def error(field_name: str, message: str):
+        errors.append({"file": relative, "field": field_name, "message": message})
+
+    class_name = data.get("class_name")
+    if not isinstance(class_name, str) or not class_name.isidentifier():
+        error("class_name", "is required: the name of the Python sensor class")
+    name = data.get("name", class_name)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        error("name", "must be letters, digits, '_', '-' and '.'")
+    entry_point = data.get("entry_point") or ""
+    check_sensor_entry_point(root, entry_point, error)
+    poll_interval = data.get("poll_interval")
+    is_number = isinstance(poll_interval, int | float) and not isinstance(poll_interval, bool)
+    if poll_interval is not None and not (is_number and poll_interval > 0):
+        error("poll_interval", "must be a positive number of seconds")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        error("enabled", "must be true or false")
+    trigger_types = parse_sensor_trigger_types(data.get("trigger_types"), relative, errors)
+    if len(errors) > before:
+        return None
+    return SensorSpec(
+        name=name,
+        class_name=class_name,
+        entry_point=entry_point,
+        description=str(data.get("description") or ""),
+        poll_interval=float(poll_interval) if poll_interval is not None else None,
+        is_enabled=enabled,
+        trigger_types=trigger_types,
+        metadata_file=relative,
+    )
+
+
+def check_sensor_entry_point(root: Path, entry_point: str, error) -> None:
+    """Sensor entry points are relative to the pack's sensors/ directory (as in StackStorm)."""
+    if not isinstance(entry_point, str) or not entry_point:
+        error("entry_point", "is required: the Python file of the sensor class")
+        return
+    target = (root / "sensors" / entry_point).resolve()
+    if not target.is_relative_to(root.resolve()):
+        error("entry_point", f"{entry_point!r} points outside the pack")
+    elif not target.is_file():
+        error("entry_point", f"file sensors/{entry_point} does not exist")
+    elif target.suffix != ".py":
+        error("entry_point", "must be a Python file")
+
+
+def parse_sensor_trigger_types(value, relative: str, errors: list[dict]) -> list[TriggerTypeSpec]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.append({"file": relative, "field": "trigger_types", "message": "must be a list"})
+        return []
+    found = []
+    for index, data in enumerate(value):
+        trigger_type = parse_trigger_type(data, relative, f"trigger_types[{index}].", errors)
+        if trigger_type is not None:
+            found.append(trigger_type)
+    return found
+
+
+def check_unique_sensors(pack: PackSpec, errors: list[dict]) -> None:
+    """Sensor names are unique in a pack, and so are trigger type names across triggers/ and
+    every sensor (they all become `<pack>.<name>`)."""
+    sensors = {}
+    for sensor in pack.sensors:
+        if sensor.name in sensors:
+            message = f"duplicate sensor name {sensor.name!r} (also in {sensors[sensor.name]})"
+            errors.append({"file": sensor.metadata_file, "field": "name", "message": message})
+        sensors[sensor.name] = sensor.metadata_file
+    seen = {t.name: "triggers/" for t in pack.trigger_types}
+    for sensor in pack.sensors:
+        for trigger_type in sensor.trigger_types:
+            if trigger_type.name in seen:
+                message = (
+                    f"duplicate trigger type {trigger_type.name!r} "
+                    f"(also in {seen[trigger_type.name]})"
+                )
+                errors.append(
+                    {"file": sensor.metadata_file, "field": "trigger_types", "message": message}
+                )
+            seen[trigger_type.name] = sensor.metadata_file

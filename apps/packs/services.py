@@ -14,6 +14,7 @@ from apps.packs.archive import ArchiveInvalid, build_archive, extract_archive, f
 from apps.packs.loader import PackInvalid, PackSpec, load_pack
 from apps.packs.models import Pack, PackContent
 from apps.rules.services import sync_pack_rules, trigger_errors
+from apps.sensors.services import sync_pack_sensors
 from apps.triggers.models import TriggerType
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ class PackRefused(InvalidInput):
 
 def register_pack(path: Path, *, owner=None, source: str = "") -> Pack:
     """Register (or re-register) the pack at `path`: add, update and remove its actions,
-    trigger types and rules, all or nothing."""
+    trigger types, sensors and rules, all or nothing."""
     path = Path(path)
     if not path.is_dir():
         raise PackRefused(f"{path} is not a directory")
@@ -43,6 +44,7 @@ def save_registration(spec: PackSpec, archive: bytes, sha256: str, *, owner, sou
         pack = save_pack(spec, archive, sha256, owner=owner, source=source)
         sync_actions(pack, spec)
         sync_trigger_types(pack, spec)
+        sync_pack_sensors(pack, spec.sensors)
         check_rules(pack, spec)
         sync_pack_rules(pack, spec.rules)
         bump_content_version()
@@ -115,10 +117,11 @@ def sync_actions(pack: Pack, spec: PackSpec) -> None:
 
 
 def sync_trigger_types(pack: Pack, spec: PackSpec) -> None:
-    """Make the pack's trigger types exactly those in its triggers/ folder."""
-    names = [trigger_type.name for trigger_type in spec.trigger_types]
+    """Make the pack's trigger types exactly those in its triggers/ folder and its sensors."""
+    trigger_types = spec.all_trigger_types()
+    names = [trigger_type.name for trigger_type in trigger_types]
     pack.trigger_types.exclude(name__in=names).delete()
-    for trigger_type in spec.trigger_types:
+    for trigger_type in trigger_types:
         TriggerType.objects.update_or_create(
             ref=f"{pack.ref}.{trigger_type.name}",
             defaults={

@@ -209,11 +209,6 @@ def test_a_rerun_renders_immutable_defaults_from_the_new_values(alice_api, templ
     assert rerun.json()["parameters"]["cmd"] == "echo bob"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: rerun_execution keeps the original's rendered non-immutable defaults as if the "
-    "caller had supplied them, so they are not rendered again from the new values",
-)
 def test_a_rerun_renders_templated_defaults_from_the_new_values(alice_api, templates_pack):
     first = request_execution(alice_api, "templates.greeting", {"name": "ada"}).json()
 
@@ -224,11 +219,6 @@ def test_a_rerun_renders_templated_defaults_from_the_new_values(alice_api, templ
     assert rerun.json()["parameters"]["greeting"] == "hello bob"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="limitation: a templated default cannot use another templated default (templated "
-    "names are left out of the rendering context), unlike StackStorm",
-)
 def test_a_templated_default_may_use_another_templated_default(alice_api, templates_pack):
     response = request_execution(alice_api, "templates.chained", {"name": "ada"})
 

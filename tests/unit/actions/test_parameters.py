@@ -253,11 +253,6 @@ def test_rendered_default_is_checked_against_its_type():
     assert messages_for(error, "label")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: apply_defaults only renders a default that is itself a template string, "
-    "so templates inside list or object defaults are passed on unrendered",
-)
 def test_templates_inside_an_object_default_are_rendered():
     specs = {
         "name": {"type": "string"},
@@ -267,11 +262,6 @@ def test_templates_inside_an_object_default_are_rendered():
     assert validate_parameters(specs, {"name": "ada"})["env"] == {"G": "hi ada"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: supplying the raw template of an immutable templated default passes the "
-    "immutability check and the template is then never rendered",
-)
 def test_an_immutable_templated_default_is_always_rendered():
     values = validate_parameters(
         echo_specs(), {"message": "hi", "cmd": "echo {{ message | shell_quote }}"}

@@ -67,11 +67,6 @@ def test_a_missing_attribute_is_refused():
         render_value("{{ env.nope }}", {"env": {}})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: render_value checks only the top-level result of a whole expression for "
-    "Undefined, so undefined names inside a list or dict literal come back as Undefined objects",
-)
 @pytest.mark.parametrize("template", ["{{ [missing] }}", "{{ {'key': missing} }}"])
 def test_an_undefined_variable_inside_a_literal_is_refused(template):
     with pytest.raises(TemplateRenderError, match="missing"):
