@@ -87,9 +87,8 @@ def weekday_names(spec: str) -> str:
     parts = []
     for part in spec.split(","):
         body, slash, step = part.partition("/")
-        days = "-".join(
-            WEEKDAYS[int(d)] if d.isdigit() and int(d) < 7 else d for d in body.split("-")
-        )
+        days = [WEEKDAYS[int(d)] if d.isdigit() and int(d) < 7 else d for d in body.split("-")]
+        parts.append("-".join(days) + slash + step)
     return ",".join(parts)
 
 
