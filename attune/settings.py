@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "apps.triggers",
     "apps.rules",
     "apps.webhooks",
+    "apps.sensors",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.triggers.api.urls")),
     path("", include("apps.webhooks.api.urls")),
     path("", include("apps.rules.api.urls")),
+    path("", include("apps.sensors.api.urls")),
 ]
 
 urlpatterns = [

@@ -5,6 +5,7 @@ here changes everywhere. Run one in the foreground (it replaces the current proc
 
     python -m apps.core.processes web --host 0.0.0.0
     python -m apps.core.processes worker
+    python -m apps.core.processes sensors
 """
 
 import argparse
@@ -40,6 +41,9 @@ PROCESSES: dict[str, tuple[str, ...]] = {
         "-S", "django_celery_beat.schedulers:DatabaseScheduler",
         "--loglevel", "INFO",
     ),
+    # manage.py as a module (run from the project directory), so DJANGO_SETTINGS_MODULE
+    # keeps its usual default.
+    "sensors": ("manage", "run_sensors"),
 }  # fmt: skip
 
 

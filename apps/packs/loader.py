@@ -261,7 +261,8 @@ def parse_trigger_type(
 ) -> TriggerTypeSpec | None:
     """Check one trigger type definition; `prefix` locates it inside its file."""
     if not isinstance(data, dict):
-        errors.append({"file": relative, "field": prefix.rstrip("."), "message": "must be a mapping"})
+        where = prefix.rstrip(".")
+        errors.append({"file": relative, "field": where, "message": "must be a mapping"})
         return None
     before = len(errors)
     name = data.get("name")
@@ -293,8 +294,8 @@ def load_sensor(root: Path, relative: str, errors: list[dict]) -> SensorSpec | N
     class_name = data.get("class_name")
     if not isinstance(class_name, str) or not class_name.isidentifier():
         error("class_name", "is required: the name of the Python sensor class")
-    name = data.get("name", class_name)
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    name = data.get("name", class_name)  # StackStorm names a sensor after its class
+    if "name" in data and not (isinstance(name, str) and NAME_PATTERN.match(name)):
         error("name", "must be letters, digits, '_', '-' and '.'")
     entry_point = data.get("entry_point") or ""
     check_sensor_entry_point(root, entry_point, error)

@@ -1,4 +1,5 @@
-"""The live platform for end-to-end tests: Daphne, a Celery worker and beat, started once.
+"""The live platform for end-to-end tests: Daphne, a Celery worker, beat and the sensor
+container, started once.
 
 They run as real subprocesses against the test database and Redis; tests drive them through
 the REST API.
@@ -71,6 +72,7 @@ class Stack:
         self.start("web")
         self.start_worker("worker")
         self.start("beat")
+        self.start("sensors")
         self.wait_until_healthy()
 
     def start_worker(
