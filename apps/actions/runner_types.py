@@ -59,7 +59,7 @@ HTTP_PARAMETERS = {
             "password": {"type": "string"},
             "token": {"type": "string"},
         },
-        "required": ["type"],
+        # No JSON Schema `required` here: in a parameter spec `required` is StackStorm's flag.
         "description": '{"type": "basic", "username", "password"} or {"type": "bearer", "token"}.',
     },
     "cookies": {"type": "object", "secret": True, "description": "Cookies to send."},

@@ -44,3 +44,21 @@ def wait_for_enforcements(api, instance_id: int, count: int, timeout: float = 30
         if time.monotonic() > deadline:
             raise AssertionError(f"trigger instance {instance_id} stuck in {instance['status']}")
         time.sleep(0.05)
+
+
+def create_api_key(api, name=None) -> str:
+    """Create an API key for the caller and return the key itself (shown only once)."""
+    response = api.post("/api/v1/apikeys", {"name": name or unique("key")})
+    assert response.status_code == 201, response.text
+    return response.json()["key"]
+
+
+def webhook_instances(api, url: str, since: str) -> list:
+    """All instances of webhook `url` since the ISO time `since`, oldest first (every page)."""
+    params = {"trigger": "core.st2.webhook", "occurred_after": since}
+    page = api.get("/api/v1/triggerinstances", params=params).json()
+    found = page["results"]
+    while page.get("next"):
+        page = api.session.get(page["next"], timeout=30).json()
+        found += page["results"]
+    return sorted((i for i in found if i["source_detail"] == url), key=lambda i: i["id"])
