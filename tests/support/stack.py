@@ -91,7 +91,7 @@ class Stack:
             try:
                 if requests.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # starting, or a busy machine
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"platform not healthy after {START_TIMEOUT}s; see {LOG_DIR}")

@@ -228,8 +228,10 @@ class SensorContainer:
             return
         if now - child.started_at >= STABLE_AFTER_SECONDS:
             self.failures.pop(child.ref, None)
-        logger.warning("sensor=%s crashed: %s", child.ref, child.error_text())
-        self.back_off(child.ref, now, child.error_text())
+        error = child.error_text()
+        # Its stderr is already in the log, line by line; name the failure once more.
+        logger.warning("sensor=%s crashed: %s", child.ref, error.splitlines()[-1])
+        self.back_off(child.ref, now, error)
 
     def back_off(self, ref: str, now: float, error: str) -> None:
         """Schedule a respawn after 1, 2, 4 ... up to 60 seconds."""
