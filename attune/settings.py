@@ -197,10 +197,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# DatabaseScheduler plus second-resolution, drift-free timer rules (see workers/beat.py).
+CELERY_BEAT_SCHEDULER = "workers.beat:TimerScheduler"
 CELERY_TASK_ROUTES = {
     "attune.run_execution": {"queue": "actions"},
     "attune.process_trigger_instance": {"queue": "rules"},
+    "attune.fire_timer": {"queue": "control"},
     "attune.*": {"queue": "control"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "control"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import schedules
+from celery.utils.time import maybe_make_aware
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 from django_celery_beat.utils import NEVER_CHECK_TIMEOUT
 
@@ -96,10 +97,13 @@ class TimerEntry(ModelEntry):
     def is_due(self):
         if self.timer is None:
             return super().is_due()
-        if not self.model.enabled or (self.model.one_off and self.total_run_count > 0):
+        # State is read from the model, which every copy of this entry shares: beat may
+        # rebuild its heap from an older copy, whose own attributes predate the last tick.
+        model = self.model
+        if not model.enabled or (model.one_off and model.total_run_count > 0):
             return schedules.schedstate(False, NEVER_CHECK_TIMEOUT)
         now = self._default_now()
-        first_due = self.timer.next_after(self.last_run_at)
+        first_due = self.timer.next_after(maybe_make_aware(model.last_run_at))
         if first_due is None:
             return schedules.schedstate(False, NEVER_CHECK_TIMEOUT)
         if first_due > now:

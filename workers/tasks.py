@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from apps.executions import services
-from apps.rules import engine
+from apps.rules import engine, timers
 from apps.triggers.services import redispatch_pending_instances
 from workers import executor
 
@@ -31,3 +31,9 @@ def redispatch_requested() -> None:
 def process_trigger_instance(instance_id: int) -> None:
     """Match a trigger instance against its rules (safe twice: only one claim succeeds)."""
     engine.process_trigger_instance(instance_id)
+
+
+@shared_task(name="attune.fire_timer", acks_late=True)
+def fire_timer(rule_id: int, scheduled_at: str | None = None) -> None:
+    """Dispatch one tick of a timer rule (a repeated date tick does nothing)."""
+    timers.fire_timer(rule_id, scheduled_at)

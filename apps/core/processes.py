@@ -38,7 +38,7 @@ PROCESSES: dict[str, tuple[str, ...]] = {
     ),
     "beat": (
         "celery", "-A", "attune", "beat",
-        "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+        "-S", "workers.beat:TimerScheduler",
         "--loglevel", "INFO",
     ),
     # manage.py as a module (run from the project directory), so DJANGO_SETTINGS_MODULE

@@ -11,6 +11,7 @@ from apps.core.exceptions import InvalidInput, NotFound
 from apps.rules.engine import compile_rule, evaluate_rule
 from apps.rules.models import Rule
 from apps.rules.specs import RuleSpec, parse_rule
+from apps.rules.timers import remove_rule_timer, sync_rule_timer, timer_parameter_errors
 from apps.triggers.models import TriggerType, trigger_key
 
 logger = logging.getLogger(__name__)
@@ -31,9 +32,13 @@ def trigger_errors(spec: RuleSpec, where: str, known_types: dict | None = None) 
     schema = trigger_type.parameters_schema
     if not schema:
         return []
-    return [
+    errors = [
         {"file": where, "field": "trigger.parameters", "message": error.message}
         for error in jsonschema.Draft7Validator(schema).iter_errors(spec.trigger_parameters)
+    ]
+    return errors or [
+        {"file": where, "field": f"trigger.parameters.{name}", "message": message}
+        for name, message in timer_parameter_errors(spec.trigger_ref, spec.trigger_parameters)
     ]
 
 
@@ -109,10 +114,12 @@ def delete_rule(rule: Rule) -> None:
 
 
 def after_save(rule: Rule) -> None:
+    sync_rule_timer(rule)
     bump_content_version()
 
 
 def after_delete(rule_id: int) -> None:
+    remove_rule_timer(rule_id)
     bump_content_version()
 
 

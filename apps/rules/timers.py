@@ -64,7 +64,7 @@ CRONTAB_COLUMNS = {
     "day_of_week": "day_of_week",
 }
 # A date timer firing later than this after its date says so in the instance's note.
-LATE_NOTE_SECONDS = 5.0
+LATE_NOTE_SECONDS = 2.0
 
 
 def task_name(rule_id: int) -> str:
@@ -155,7 +155,7 @@ def sync_rule_timer(rule: Rule) -> PeriodicTask | None:
     is_enabled = rule.is_enabled and not timer_meta(task).get("fired_at")
     if task.enabled != is_enabled:
         task.enabled = is_enabled
-        task.last_run_at = None  # resumed: count the next tick from now
+        task.last_run_at = timezone.now()  # resumed: the next tick is one period from now
         task.save()
         logger.info("rule_id=%s timer enabled=%s", rule.pk, is_enabled)
     return task
@@ -180,10 +180,11 @@ def arm_timer(rule: Rule, task: PeriodicTask, wanted: dict) -> PeriodicTask:
     task.clocked = wanted.get("clocked")
     task.one_off = wanted["one_off"]
     task.enabled = rule.is_enabled
-    task.last_run_at = None
+    # The anchor: interval ticks fall at armed_at + n x every.
+    task.last_run_at = timezone.now()
     task.total_run_count = 0
     task.description = f"Timer of rule {rule.ref} ({rule.trigger_ref})"
-    set_timer_meta(task, {**wanted["spec"], "armed_at": timezone.now().isoformat()})
+    set_timer_meta(task, {**wanted["spec"], "armed_at": task.last_run_at.isoformat()})
     task.save()
     logger.info("rule_id=%s timer armed: %s", rule.pk, task.schedule)
     return task
