@@ -18,7 +18,9 @@ class Action(models.Model):
     name = models.CharField(max_length=200)
     ref = models.CharField(max_length=300, unique=True)
     description = models.TextField(blank=True)
-    runner_type = models.CharField(max_length=50, choices=[(n, n) for n in RUNNER_TYPES])
+    # Not a choices field: the pack loader checks it against RUNNER_TYPES, and a new runner
+    # type should not need a migration.
+    runner_type = models.CharField(max_length=50)
     entry_point = models.CharField(max_length=500, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
     output_schema = models.JSONField(default=dict, blank=True)

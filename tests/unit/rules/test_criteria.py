@@ -220,8 +220,14 @@ def test_null_value_is_reported_as_present_but_fails_exists_like_stackstorm():
     assert result.criteria[0].is_missing is False
 
 
-def _iso(delta_seconds, tz=UTC):
-    return (datetime.now(UTC) + timedelta(seconds=delta_seconds)).astimezone(tz).isoformat()
+def _iso(delta_seconds, tz=UTC, transform=lambda text: text):
+    """A timestamp `delta_seconds` from the moment the test runs (not when it is collected)."""
+
+    def build():
+        moment = datetime.now(UTC) + timedelta(seconds=delta_seconds)
+        return transform(moment.astimezone(tz).isoformat())
+
+    return build
 
 
 @pytest.mark.parametrize(
@@ -236,15 +242,16 @@ def _iso(delta_seconds, tz=UTC):
         ("timediff_gt", _iso(3600), 0, False),
         ("timediff_gt", _iso(-120, timezone(timedelta(hours=2))), 60, True),
         ("timediff_lt", _iso(-120, timezone(timedelta(hours=-5))), 60, False),
-        ("timediff_gt", _iso(-120).replace("+00:00", "Z"), 60, True),
-        ("timediff_gt", _iso(-120).replace("+00:00", ""), 60, True),
-        ("timediff_lt", _iso(-120).replace("+00:00", ""), 60, False),
+        ("timediff_gt", _iso(-120, transform=lambda t: t.replace("+00:00", "Z")), 60, True),
+        ("timediff_gt", _iso(-120, transform=lambda t: t.replace("+00:00", "")), 60, True),
+        ("timediff_lt", _iso(-120, transform=lambda t: t.replace("+00:00", "")), 60, False),
         ("timediff_lt", _iso(-120), None, False),
         ("timediff_lt", "not a date", 60, ERROR),
         ("timediff_lt", 1419166748, 60, ERROR),
     ],
 )
 def test_timediff_compares_seconds_elapsed_since_timestamp(type_, value, pattern, expected):
+    value = value() if callable(value) else value
     assert outcome(check(type_, value, pattern)) == expected
 
 
