@@ -152,3 +152,42 @@ def test_rerun_requests_the_same_action_with_the_same_parameters(alice_api):
     assert second["rerun_of"] == first["id"]
     assert second["status"] == "succeeded"
     assert second["stdout"] == "again\n"
+
+
+def test_bad_parameters_are_refused_before_anything_is_queued(alice_api):
+    before = alice_api.get("/api/v1/executions", params={"action": "examples.args"}).json()
+
+    cases = {
+        "missing required": ("examples.greet", {}, "name"),
+        "wrong type": ("examples.greet", {"name": "ada", "times": "2"}, "times"),
+        "unknown": ("examples.greet", {"name": "ada", "colour": "red"}, "colour"),
+        "outside enum": ("examples.args", {"mode": "medium"}, "mode"),
+        "immutable": ("core.echo", {"message": "x", "cmd": "rm -rf /"}, "cmd"),
+    }
+    for label, (action, parameters, named) in cases.items():
+        response = alice_api.post(
+            "/api/v1/executions", {"action": action, "parameters": parameters}
+        )
+        assert response.status_code == 400, label
+        assert named in response.json()["detail"], label
+        assert [e["parameter"] for e in response.json()["errors"]] == [named], label
+
+    after = alice_api.get("/api/v1/executions", params={"action": "examples.args"}).json()
+    assert after["results"] == before["results"]
+
+
+def test_defaults_are_applied_and_shown(alice_api):
+    execution = alice_api.run_and_wait("examples.greet", name="Bo")
+
+    assert execution["parameters"] == {"name": "Bo", "times": 1, "timeout": 600}
+    assert execution["stdout"] == "printing hello to Bo\n"
+
+
+def test_health_reports_database_broker_and_workers(stack):
+    import requests
+
+    report = requests.get(f"{stack.url}/api/v1/health", timeout=10).json()
+
+    assert report["status"] == "ok"
+    assert report["database"]["ok"] and report["broker"]["ok"]
+    assert any(name.startswith("worker@") for name in report["workers"]["workers"])
