@@ -4,6 +4,7 @@
 import pytest
 
 from tests.support.events import (
+    create_rule,
     post_webhook,
     unique,
     wait_for_enforcements,
@@ -235,3 +236,32 @@ def test_rule_with_an_unknown_trigger_or_action_is_refused_with_the_field(admin_
     assert bad_action.json()["errors"][0]["field"] == "action.ref"
     assert bad_criteria.status_code == 400
     assert "bogus" in bad_criteria.json()["detail"]
+
+
+def test_a_finished_execution_fires_the_action_trigger_for_rules_that_listen(admin_api):
+    marker = unique("failed-greeting")
+    create_rule(
+        admin_api,
+        unique("on-failure"),
+        {"type": "core.st2.generic.actiontrigger"},
+        {
+            "ref": "core.echo",
+            "parameters": {"message": "{{ trigger.action_ref }} {{ trigger.status }} " + marker},
+        },
+        criteria={
+            "trigger.action_ref": {"type": "equals", "pattern": "examples.refuse"},
+            "trigger.parameters.reason": {"type": "equals", "pattern": marker},
+        },
+    )
+
+    failed = admin_api.run_and_wait("examples.refuse", reason=marker)
+
+    assert failed["status"] == "failed"
+    instances = admin_api.get(
+        "/api/v1/triggerinstances", params={"trigger": "core.st2.generic.actiontrigger"}
+    ).json()
+    [instance] = [i for i in instances["results"] if i["source_detail"] == str(failed["id"])]
+    assert instance["payload"]["execution_id"] == failed["id"]
+    [enforcement] = [e for e in wait_for_enforcements(admin_api, instance["id"], 1)]
+    notice = admin_api.wait_for(enforcement["execution"])
+    assert notice["stdout"] == f"examples.refuse failed {marker}\n"
