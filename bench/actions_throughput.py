@@ -47,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--unloaded", type=int, default=20, help="one-at-a-time latency samples")
     parser.add_argument("--timeout", type=float, default=600.0, help="max seconds per phase")
     parser.add_argument("--out", type=Path, help="JSON results file (default: in the data dir)")
+    parser.add_argument(
+        "--settings", default="attune.settings", help="Django settings module of every process"
+    )
     return parser.parse_args(argv)
 
 
@@ -184,15 +187,40 @@ def summarize_rows(rows: list[tuple], first_request: float) -> dict:
     }
 
 
-def measure_attune(env, token: str, action: tuple, n: int, args) -> dict:
-    """Warm up, then request `n` executions of `action` and time them until all are terminal."""
+class CpuMeter:
+    """CPU milliseconds per run used by named child process trees and by this process (the
+    client), between `__enter__` and `per_run(n)`."""
+
+    def __init__(self, procs: stack.Processes | None, names: list[str]):
+        self.procs, self.names = procs, names if procs else []
+
+    def __enter__(self) -> "CpuMeter":
+        self.before = self.procs.cpu_seconds(self.names) if self.procs else {}
+        self.client_before = time.process_time()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.after = self.procs.cpu_seconds(self.names) if self.procs else {}
+        self.client_after = time.process_time()
+
+    def per_run(self, n: int) -> dict:
+        used = {name: self.after[name] - self.before[name] for name in self.names}
+        used["client"] = self.client_after - self.client_before
+        return {name: round(seconds * 1000 / n, 2) for name, seconds in used.items()}
+
+
+def measure_attune(env, token: str, action: tuple, n: int, args, procs=None) -> dict:
+    """Warm up, then request `n` executions of `action` and time them until all are terminal;
+    with `procs`, also the CPU the web and the worker used per execution."""
     if args.warmup:
         warm = post_executions(env.base_url, token, action, args.warmup, args.threads)
         wait_terminal(warm["ids"], args.timeout)
-    posted = post_executions(env.base_url, token, action, n, args.threads)
-    wait_terminal(posted["ids"], args.timeout)
+    with CpuMeter(procs, ["web", "worker"]) as cpu:
+        posted = post_executions(env.base_url, token, action, n, args.threads)
+        wait_terminal(posted["ids"], args.timeout)
     summary = summarize_rows(execution_rows(posted["ids"]), posted["first"])
     summary.update(
+        cpu_ms_per_execution=cpu.per_run(n),
         action=action[0],
         http_errors=len(posted["errors"]),
         first_http_error=posted["errors"][0] if posted["errors"] else None,
@@ -218,7 +246,7 @@ def measure_unloaded(env, token: str, action: tuple, samples: int, args) -> dict
 # --- the floor --------------------------------------------------------------------------------
 
 
-def send_raw(n: int, threads: int) -> float:
+def send_raw(n: int, threads: int, spawn: bool = True) -> float:
     """Send `n` raw tasks from `threads` threads; return when the first was sent."""
     from bench.raw_tasks import raw_true
 
@@ -228,7 +256,7 @@ def send_raw(n: int, threads: int) -> float:
         for _ in range(count):
             now = time.time()
             first.append(now)
-            raw_true.apply_async(args=[now])
+            raw_true.apply_async(args=[now, spawn])
 
     run_threads(split(n, threads), work)
     return min(first)
@@ -250,19 +278,23 @@ def collect_raw(n: int, timeout: float) -> list[list[float]]:
     return records
 
 
-def measure_floor(n: int, args) -> dict:
-    """Warm up, then run `n` raw tasks and time them."""
+def measure_floor(n: int, args, spawn: bool = True, procs=None) -> dict:
+    """Warm up, then run `n` raw tasks and time them (and with `procs`, the worker's CPU)."""
     if args.warmup:
-        send_raw(args.warmup, args.threads)
+        send_raw(args.warmup, args.threads, spawn)
         collect_raw(args.warmup, args.timeout)
-    first = send_raw(n, args.threads)
-    records = collect_raw(n, args.timeout)
+    with CpuMeter(procs, ["raw-worker"]) as cpu:
+        first = send_raw(n, args.threads, spawn)
+        records = collect_raw(n, args.timeout)
     wall = max(r[2] for r in records) - first
     return {
-        "action": "raw celery: subprocess.run(['true'])",
+        "action": "raw celery: " + ("subprocess.run(['true'])" if spawn else "no subprocess"),
         "n": n,
         "wall_seconds": round(wall, 3),
         "per_second": round(n / wall, 2),
+        "cpu_ms_per_execution": {
+            "worker" if k == "raw-worker" else k: v for k, v in cpu.per_run(n).items()
+        },
         "request_to_running_ms": distribution_ms([r[1] - r[0] for r in records]),
         "request_to_finished_ms": distribution_ms([r[2] - r[0] for r in records]),
         "running_to_finished_ms": distribution_ms([r[2] - r[1] for r in records]),
@@ -324,30 +356,37 @@ def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
         print("  ".join(cells))
 
 
+def throughput_row(label: str, r: dict) -> list[str]:
+    """One line of the throughput table."""
+    cpu = r.get("cpu_ms_per_execution", {})
+    return [
+        label,
+        str(r["n"]),
+        fmt(r["wall_seconds"], 2),
+        fmt(r["per_second"]),
+        fmt(r.get("submit_per_second")),
+        fmt(r.get("http_ms", {}).get("p50")),
+        fmt(r.get("http_ms", {}).get("p99")),
+        str(r.get("statuses", {}).get("succeeded", r["n"])),
+        fmt(cpu.get("web")),
+        fmt(cpu.get("worker")),
+        fmt(cpu.get("client")),
+    ]
+
+
 def report(results: dict) -> None:
     """Print the throughput table, the latency table, the ratio and the goals."""
     measured = [
         ("attune  core.local true", "shell"),
         ("attune  benchpack.noop", "python"),
         ("floor   raw celery true", "floor"),
+        ("floor   raw celery, no subprocess", "floor_no_spawn"),
     ]
     print_table(
-        "Throughput",
-        ["scenario", "n", "wall s", "exec/s", "submit/s", "HTTP p50 ms", "HTTP p99 ms", "ok"],
-        [
-            [
-                label,
-                str(r["n"]),
-                fmt(r["wall_seconds"], 2),
-                fmt(r["per_second"]),
-                fmt(r.get("submit_per_second")),
-                fmt(r.get("http_ms", {}).get("p50")),
-                fmt(r.get("http_ms", {}).get("p99")),
-                str(r.get("statuses", {}).get("succeeded", r["n"])),
-            ]
-            for label, key in measured
-            for r in [results[key]]
-        ],
+        "Throughput (CPU: milliseconds of CPU per execution, by process tree)",
+        ["scenario", "n", "wall s", "exec/s", "submit/s", "HTTP p50 ms", "HTTP p99 ms", "ok"]
+        + ["CPU web", "CPU worker", "CPU client"],
+        [throughput_row(label, results[key]) for label, key in measured],
     )
     latency_rows = measured + [
         ("attune  core.local true, unloaded", "shell_unloaded"),
@@ -400,11 +439,14 @@ def run(args, env: stack.BenchEnv, procs: stack.Processes) -> dict:
     start_floor(procs, args.concurrency)
     token = get_token(env.base_url)
     results = {
-        "shell": measure_attune(env, token, SHELL, args.shell_n, args),
-        "python": measure_attune(env, token, PYTHON, args.python_n, args),
+        "shell": measure_attune(env, token, SHELL, args.shell_n, args, procs),
+        "python": measure_attune(env, token, PYTHON, args.python_n, args, procs),
         "shell_unloaded": measure_unloaded(env, token, SHELL, args.unloaded, args),
         "python_unloaded": measure_unloaded(env, token, PYTHON, args.unloaded, args),
-        "floor": measure_floor(args.floor_n or args.shell_n, args),
+        "floor": measure_floor(args.floor_n or args.shell_n, args, procs=procs),
+        "floor_no_spawn": measure_floor(
+            args.floor_n or args.shell_n, args, spawn=False, procs=procs
+        ),
     }
     results["ratio_attune_true_to_floor"] = round(
         results["shell"]["per_second"] / results["floor"]["per_second"], 4
@@ -416,11 +458,11 @@ def run(args, env: stack.BenchEnv, procs: stack.Processes) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stack.stop_on_sigterm()
-    env = stack.prepare_environment()
+    env = stack.prepare_environment(args.settings)
     print(
         f"actions_throughput: data dir {env.data_dir}, {env.database_kind}, "
         f"worker concurrency {args.concurrency}, {args.threads} client threads, "
-        f"{os.cpu_count()} CPUs",
+        f"{os.cpu_count()} CPUs, settings {args.settings}",
         flush=True,
     )
     stack.setup_database(env)

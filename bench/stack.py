@@ -4,7 +4,7 @@ Usage (in a benchmark script, before importing anything from Django):
 
     env = prepare_environment()        # dedicated database, temp data dir, Redis prefix
     setup_database(env)                # migrate + register the packs (subprocesses)
-    with Processes(env.data_dir / "logs") as procs:
+    with Processes(env.data_dir / "logs", env.variables) as procs:
         procs.start("web", process_argv("web", sys.executable, port=env.port))
         ...
 
@@ -12,6 +12,7 @@ Children are started with `apps.core.processes.child_popen_kwargs()` (own sessio
 this process dies) and stopped by `Processes.stop_all()`, which a `with` block always calls.
 """
 
+import atexit
 import os
 import signal
 import socket
@@ -82,30 +83,49 @@ def recreate_postgres_database(url: str) -> None:
     """Drop (forcibly) and create the database named in `url`."""
     import psycopg
 
+    drop_postgres_database(url)
     name = urlsplit(url).path.lstrip("/")
     with psycopg.connect(with_database_name(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def choose_database(data_dir: Path) -> str:
-    """DATABASE_URL's server with database attune_bench, else local PostgreSQL, else SQLite.
+    """DATABASE_URL's server, else local PostgreSQL, else SQLite in `data_dir`.
 
-    A PostgreSQL bench database is dropped and created afresh.
+    On PostgreSQL the database is `<BENCH_DB_NAME>_<pid>`, created afresh and dropped when this
+    process exits, so benchmarks running side by side never drop each other's database.
     """
     given = os.environ.get("DATABASE_URL", "")
+    name = f"{BENCH_DB_NAME}_{os.getpid()}"
     if given.startswith("postgres"):
-        url = with_database_name(given, BENCH_DB_NAME)
+        url = with_database_name(given, name)
     elif not given and postgres_reachable(DEFAULT_PG_URL):
-        url = DEFAULT_PG_URL
+        url = with_database_name(DEFAULT_PG_URL, name)
     else:
         return f"sqlite:///{data_dir / 'attune_bench.sqlite3'}"
     recreate_postgres_database(url)
+    atexit.register(drop_postgres_database, url)
     return url
 
 
-def prepare_environment() -> BenchEnv:
-    """Create the temp data dir and database; export the settings for us and our children."""
+def drop_postgres_database(url: str) -> None:
+    """Drop the database named in `url` (this process's connections to it included)."""
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    try:
+        with psycopg.connect(with_database_name(url, "postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error as exc:
+        print(f"could not drop benchmark database {name}: {exc}", file=sys.stderr)
+
+
+def prepare_environment(settings_module: str = "attune.settings") -> BenchEnv:
+    """Create the temp data dir and database; export the settings for us and our children.
+
+    `settings_module` lets a benchmark try a proposed configuration (a module that imports
+    attune.settings and changes it) against the same workload.
+    """
     data_dir = Path(tempfile.mkdtemp(prefix="attune-bench-"))
     (data_dir / "logs").mkdir()
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
@@ -118,7 +138,7 @@ def prepare_environment() -> BenchEnv:
         variables={},
     )
     overrides = {
-        "DJANGO_SETTINGS_MODULE": "attune.settings",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "DATABASE_URL": env.database_url,
         "REDIS_URL": redis_url,
         "ATTUNE_REDIS_PREFIX": env.redis_prefix,
@@ -180,6 +200,10 @@ class Processes:
         self.children[name] = process
         return process
 
+    def cpu_seconds(self, names: list[str]) -> dict[str, float]:
+        """CPU seconds used so far by each named child's process tree."""
+        return {name: tree_cpu_seconds(self.children[name].pid) for name in names}
+
     def check_alive(self) -> None:
         """Raise if a child has exited."""
         for name, process in self.children.items():
@@ -205,6 +229,20 @@ class Processes:
                 pass
             process.wait()
         self.children.clear()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and its live descendants, their reaped children
+    included (Linux /proc; 0.0 where that is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            child_pids = [int(p) for p in children.read().split()]
+    except (OSError, ValueError):
+        return 0.0
+    own = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # u, s, cu, cs time
+    return own + sum(tree_cpu_seconds(child) for child in child_pids)
 
 
 def wait_until_healthy(base_url: str, procs: Processes) -> None:
