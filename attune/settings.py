@@ -120,14 +120,35 @@ def database_config() -> dict:
     """Return the default database: DATABASE_URL, else SQLite in the data folder."""
     url = env_str("DATABASE_URL", "")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+        config = dj_database_url.parse(url)
         if config["ENGINE"] == "django.db.backends.sqlite3":
             config.update(sqlite_options(Path(config["NAME"])))
+        elif config["ENGINE"] == "django.db.backends.postgresql":
+            config.update(postgres_pool_options())
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(DATA_DIR / "attune.sqlite3"),
         **sqlite_options(DATA_DIR / "attune.sqlite3"),
+    }
+
+
+def postgres_pool_options() -> dict:
+    """A connection pool per process instead of persistent connections.
+
+    Under ASGI every request runs its sync code in a thread of its own, so persistent
+    connections (CONN_MAX_AGE > 0) pile up one per thread until PostgreSQL refuses clients;
+    a pool shares a few connections among all threads.
+    """
+    return {
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {
+            "pool": {
+                "min_size": 1,
+                "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
+                "timeout": env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0),
+            }
+        },
     }
 
 

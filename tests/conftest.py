@@ -20,3 +20,12 @@ def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb
     if not django_db_keepdb:
         with django_db_blocker.unblock():
             teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def fresh_content_caches():
+    """Tests that roll back their transaction never announce content changes (that happens on
+    commit), so start each test with empty content caches."""
+    from apps.core.cache import increment_version
+
+    increment_version()

@@ -56,7 +56,7 @@ def secret_names(specs: dict) -> set[str]:
     return {name for name, spec in specs.items() if spec.get("secret")}
 
 
-def validate_parameters(specs: dict, supplied: dict) -> dict:
+def validate_parameters(specs: dict, supplied: dict, validators: dict | None = None) -> dict:
     """Check `supplied` against `specs` and return the full parameters with defaults applied.
 
     Templated defaults (e.g. core.echo's `cmd: echo {{ message }}`) are rendered with the other
@@ -81,7 +81,7 @@ def validate_parameters(specs: dict, supplied: dict) -> dict:
     values = {k: v for k, v in supplied.items() if not specs[k].get("immutable")}
     templated = apply_defaults(specs, values)
     render_templated_defaults(specs, values, templated)
-    check_values(specs, values)
+    check_values(specs, values, validators)
     return values
 
 
@@ -125,15 +125,20 @@ def render_templated_defaults(specs: dict, values: dict, templated: list[str]) -
         )
 
 
-def check_values(specs: dict, values: dict) -> None:
+def compile_validators(specs: dict) -> dict:
+    """One JSON-Schema validator per parameter, built once per action, not per request."""
+    return {name: jsonschema.Draft7Validator(json_schema(spec)) for name, spec in specs.items()}
+
+
+def check_values(specs: dict, values: dict, validators: dict | None = None) -> None:
+    validators = validators or compile_validators(specs)
     errors = []
     for name, spec in specs.items():
         if name not in values:
             if spec.get("required"):
                 errors.append({"parameter": name, "message": "is required"})
             continue
-        validator = jsonschema.Draft7Validator(json_schema(spec))
-        for error in validator.iter_errors(values[name]):
+        for error in validators[name].iter_errors(values[name]):
             errors.append({"parameter": name, "message": describe_error(name, spec, error)})
     if errors:
         raise ParameterError(errors)

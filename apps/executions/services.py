@@ -5,6 +5,7 @@ status allowed to reach the target; callers act only when it reports that they w
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.actions.models import Action
-from apps.actions.parameters import ParameterError, secret_names, validate_parameters
+from apps.actions.parameters import (
+    ParameterError,
+    compile_validators,
+    secret_names,
+    validate_parameters,
+)
+from apps.core.cache import ContentCache
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit
 from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus, sources_of
@@ -55,30 +62,31 @@ def request_execution(
     action_ref: str,
     parameters: dict,
     *,
-    user_id: int | None = None,
+    user=None,
     parent=None,
     context=None,
     rerun_of=None,
 ) -> Execution:
     """Validate parameters, record the execution as requested, and queue it on commit."""
     action = find_runnable_action(action_ref)
-    specs = action.parameter_specs()
     try:
-        values = validate_parameters(specs, parameters if parameters is not None else {})
+        values = validate_parameters(
+            action.specs, parameters if parameters is not None else {}, action.validators
+        )
     except ParameterError as exc:
         message = f"invalid parameters for {action_ref}: {exc}"
         raise InvalidParameters(message, errors=exc.errors) from exc
     with transaction.atomic():
         execution = Execution.objects.create(
-            action=action,
+            action_id=action.id,
             action_ref=action.ref,
-            action_snapshot=snapshot(action, specs),
+            action_snapshot=action.snapshot,
             parameters=values,
             supplied_parameters=parameters or {},
             context=context or {},
             parent=parent,
             rerun_of=rerun_of,
-            created_by_id=user_id,
+            created_by=user,
             dispatched_at=timezone.now(),
         )
         enqueue_on_commit(RUN_TASK, execution.pk)
@@ -86,8 +94,43 @@ def request_execution(
     return execution
 
 
-def find_runnable_action(action_ref: str) -> Action:
+@dataclass(frozen=True)
+class RunnableAction:
+    """What requesting an execution needs to know about an action, compiled once per content
+    version (pack registrations and action edits bump it), so a request costs no lookup."""
+
+    id: int
+    ref: str
+    is_enabled: bool
+    specs: dict
+    validators: dict
+    snapshot: dict
+
+
+_runnable_actions = ContentCache()
+
+
+def load_runnable_action(action_ref: str) -> RunnableAction | None:
     action = Action.objects.select_related("pack").filter(ref=action_ref).first()
+    if action is None:
+        return None
+    specs = action.parameter_specs()
+    return RunnableAction(
+        id=action.pk,
+        ref=action.ref,
+        is_enabled=action.is_enabled,
+        specs=specs,
+        validators=compile_validators(specs),
+        snapshot=snapshot(action, specs),
+    )
+
+
+def runnable_action(action_ref: str) -> RunnableAction | None:
+    return _runnable_actions.get(action_ref, load_runnable_action)
+
+
+def find_runnable_action(action_ref: str) -> RunnableAction:
+    action = runnable_action(action_ref)
     if action is None:
         raise NotFound(f"action {action_ref!r} does not exist")
     if not action.is_enabled:
@@ -198,7 +241,7 @@ def rerun_execution(execution_id: int, *, user=None, parameters: dict | None = N
     return request_execution(
         original.action_ref,
         values,
-        user_id=getattr(user, "pk", None),
+        user=user,
         context=original.context,
         rerun_of=original,
     )

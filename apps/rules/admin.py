@@ -1,6 +1,8 @@
 from django.contrib import admin
 
+from apps.rules import services
 from apps.rules.models import Rule, RuleEnforcement
+from apps.triggers.models import trigger_key
 
 
 @admin.register(Rule)
@@ -9,6 +11,17 @@ class RuleAdmin(admin.ModelAdmin):
     list_filter = ["is_enabled", "trigger_ref"]
     search_fields = ["ref", "description", "action_ref"]
     readonly_fields = ["trigger_key", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        """Save through the same path as the API: caches and timers follow the rule."""
+        obj.trigger_key = trigger_key(obj.trigger_ref, obj.trigger_parameters)
+        super().save_model(request, obj, form, change)
+        services.after_save(obj)
+
+    def delete_model(self, request, obj):
+        rule_id = obj.pk
+        super().delete_model(request, obj)
+        services.after_delete(rule_id)
 
 
 @admin.register(RuleEnforcement)

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from apps.actions.models import Action
 from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
-from apps.executions.services import request_execution
+from apps.executions.services import request_execution, runnable_action
 from apps.rules.casting import cast_to_declared_types
 from apps.rules.choices import EnforcementStatus
 from apps.rules.criteria import compile_criteria, evaluate
@@ -33,7 +32,7 @@ class CompiledRule:
     criteria: object
     action_ref: str
     action_parameters: dict
-    owner_id: int | None
+    owner: object  # the rule's owner (a user) or None; executions run on their behalf
 
 
 @dataclass
@@ -47,11 +46,10 @@ class Outcome:
 
 
 _rules = ContentCache()
-_action_specs = ContentCache()
 
 
 def load_rules(key: str) -> list[CompiledRule]:
-    rules = Rule.objects.enabled().filter(trigger_key=key).order_by("id")
+    rules = Rule.objects.enabled().filter(trigger_key=key).select_related("owner").order_by("id")
     return [compile_rule(rule) for rule in rules]
 
 
@@ -62,13 +60,8 @@ def compile_rule(rule: Rule) -> CompiledRule:
         criteria=compile_criteria(rule.criteria),
         action_ref=rule.action_ref,
         action_parameters=rule.action_parameters,
-        owner_id=rule.owner_id,
+        owner=rule.owner,
     )
-
-
-def load_action_specs(action_ref: str) -> dict | None:
-    action = Action.objects.filter(ref=action_ref).first()
-    return action.parameter_specs() if action else None
 
 
 def process_trigger_instance(instance_id: int) -> None:
@@ -105,7 +98,7 @@ def enforce(rule: CompiledRule, instance: TriggerInstance) -> RuleEnforcement:
             enforcement.execution = request_execution(
                 rule.action_ref,
                 outcome.parameters,
-                user_id=rule.owner_id,
+                user=rule.owner,
                 context=execution_context(rule, instance),
             )
     except AttuneError as exc:
@@ -143,8 +136,8 @@ def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
         parameters = render_value(rule.action_parameters, context)
     except TemplateRenderError as exc:
         return Outcome(EnforcementStatus.FAILED, f"action parameters: {exc}", details)
-    specs = _action_specs.get(rule.action_ref, load_action_specs)
-    if specs is None:
+    action = runnable_action(rule.action_ref)
+    if action is None:
         return Outcome(EnforcementStatus.FAILED, f"action {rule.action_ref!r} does not exist")
-    parameters = cast_to_declared_types(specs, rule.action_parameters, parameters)
+    parameters = cast_to_declared_types(action.specs, rule.action_parameters, parameters)
     return Outcome(EnforcementStatus.MATCHED, "", details, parameters)

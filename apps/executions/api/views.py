@@ -29,7 +29,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         execution = services.request_execution(
             body.validated_data["action"],
             body.validated_data["parameters"],
-            user_id=request.user.pk,
+            user=request.user,
         )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
 
