@@ -8,7 +8,7 @@ so an event costs one lookup of its own rules, never a scan.
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.cache import ContentCache
@@ -74,37 +74,89 @@ def process_trigger_instance(instance_id: int) -> None:
             return
         instance = TriggerInstance.objects.get(pk=instance_id)
         rules = _rules.get(instance.trigger_key, load_rules)
-        RuleEnforcement.objects.bulk_create([enforce(rule, instance) for rule in rules])
+        record_enforcements(instance_id, [enforce(rule, instance) for rule in rules])
         TriggerInstance.objects.filter(pk=instance_id).update(
             status=TriggerInstanceStatus.PROCESSED, processed_at=timezone.now()
         )
     logger.info("trigger_instance_id=%s processed against %s rules", instance_id, len(rules))
 
 
-def enforce(rule: CompiledRule, instance: TriggerInstance) -> RuleEnforcement:
+@dataclass
+class Enforcement:
+    """One enforcement row to write (plain data: building model instances cost more than the
+    evaluation itself on triggers with many rules)."""
+
+    rule_id: int
+    rule_ref: str
+    status: str
+    reason: str
+    criteria_results: list
+    execution_id: int | None = None
+
+
+ENFORCEMENT_COLUMNS = (
+    "rule_id",
+    "rule_ref",
+    "trigger_instance_id",
+    "status",
+    "execution_id",
+    "reason",
+    "criteria_results",
+    "enforced_at",
+)
+
+
+def enforce(rule: CompiledRule, instance: TriggerInstance) -> Enforcement:
     outcome = evaluate_rule(rule, instance.payload)
-    enforcement = RuleEnforcement(
-        rule_id=rule.id,
-        rule_ref=rule.ref,
-        trigger_instance=instance,
-        status=outcome.status,
-        reason=outcome.reason,
-        criteria_results=outcome.criteria_results or [],
+    enforcement = Enforcement(
+        rule.id, rule.ref, outcome.status, outcome.reason, outcome.criteria_results or []
     )
     if outcome.status != EnforcementStatus.MATCHED:
         return enforcement
     try:
         with transaction.atomic():
-            enforcement.execution = request_execution(
+            enforcement.execution_id = request_execution(
                 rule.action_ref,
                 outcome.parameters,
                 user=rule.owner,
                 context=execution_context(rule, instance),
-            )
+            ).pk
     except AttuneError as exc:
         enforcement.status = EnforcementStatus.FAILED
         enforcement.reason = exc.detail
     return enforcement
+
+
+def record_enforcements(instance_id: int, enforcements: list[Enforcement]) -> None:
+    """Insert all enforcement rows of an instance with one `executemany`.
+
+    The ORM's bulk_create compiles SQL per row and field; on a trigger with a thousand rules
+    that was half of the engine's time.
+    """
+    if not enforcements:
+        return
+    json_field = RuleEnforcement._meta.get_field("criteria_results")
+    enforced_at = RuleEnforcement._meta.get_field("enforced_at").get_db_prep_save(
+        timezone.now(), connection
+    )
+    rows = [
+        (
+            e.rule_id,
+            e.rule_ref,
+            instance_id,
+            e.status,
+            e.execution_id,
+            e.reason,
+            json_field.get_db_prep_save(e.criteria_results, connection),
+            enforced_at,
+        )
+        for e in enforcements
+    ]
+    table = connection.ops.quote_name(RuleEnforcement._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in ENFORCEMENT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(ENFORCEMENT_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
 def execution_context(rule: CompiledRule, instance: TriggerInstance) -> dict:
