@@ -54,6 +54,13 @@ def use_own_database() -> None:
     stack.DEFAULT_PG_URL = stack.with_database_name(stack.DEFAULT_PG_URL, BENCH_DB_NAME)
 
 
+def start_events(procs: stack.Processes) -> None:
+    """Start the events worker, which runs the timer ticks and the rules engine."""
+    from apps.core.processes import process_argv
+
+    procs.start("events", process_argv("events", sys.executable))
+
+
 def start_beat(procs: stack.Processes) -> None:
     """Start beat and wait until it has read its schedule (a tick due before that is skipped:
     beat does not replay missed ticks)."""
@@ -184,6 +191,7 @@ def report(result: dict) -> None:
 
 def run(args, env: stack.BenchEnv, procs: stack.Processes) -> dict:
     start_attune(procs, env, args.concurrency)
+    start_events(procs)
     start_beat(procs)
     token = get_token(env.base_url)
     ref = create_timer_rule(env.base_url, token, args.every)

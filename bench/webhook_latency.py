@@ -202,7 +202,7 @@ def measure_attune(send, rate: float, args) -> dict:
 
 
 def start_attune(procs: stack.Processes, env: stack.BenchEnv, concurrency: int) -> None:
-    """Start daphne and one Attune worker (no beat) on all queues and wait until both answer."""
+    """Start daphne, the actions worker and the events worker (no beat); wait until healthy."""
     from apps.core.processes import process_argv
 
     procs.start("web", process_argv("web", sys.executable, port=env.port))
@@ -212,6 +212,7 @@ def start_attune(procs: stack.Processes, env: stack.BenchEnv, concurrency: int) 
             "worker", sys.executable, worker_name="bench-webhook@%h", concurrency=concurrency
         ),
     )
+    procs.start("events", process_argv("events", sys.executable))
     wait_healthy(env.base_url, procs)
 
 

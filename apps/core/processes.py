@@ -5,6 +5,7 @@ here changes everywhere. Run one in the foreground (it replaces the current proc
 
     python -m apps.core.processes web --host 0.0.0.0
     python -m apps.core.processes worker
+    python -m apps.core.processes events
     python -m apps.core.processes sensors
 """
 
@@ -22,8 +23,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKER_CONCURRENCY = 4
 DEFAULT_WORKER_NAME = "attune@%h"
-# Executions run on `actions`, the rules engine on `rules`, housekeeping on `control`.
-DEFAULT_QUEUES = "actions,rules,control"
+# Executions run on `actions` (the `worker` process); the rules engine (`rules`), timers and
+# housekeeping (`control`) on the `events` process, so they never wait behind long actions.
+DEFAULT_QUEUES = "actions"
+EVENTS_QUEUES = "rules,control"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # argv after `python -m`; {placeholders} are filled in by process_argv().
@@ -34,6 +37,13 @@ PROCESSES: dict[str, tuple[str, ...]] = {
         "-Q", "{queues}",
         "-n", "{worker_name}",
         "--concurrency", "{concurrency}",
+        "--loglevel", "INFO",
+    ),
+    "events": (
+        "celery", "-A", "attune", "worker",
+        "-Q", EVENTS_QUEUES,
+        "-n", "events@%h",
+        "--concurrency", "2",
         "--loglevel", "INFO",
     ),
     "beat": (

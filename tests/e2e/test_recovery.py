@@ -10,11 +10,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def only_worker(stack):
     """Make the test's own worker the only one running actions; housekeeping (the reaper,
-    the re-dispatcher) runs on a separate control-queue worker, as in production."""
+    the re-dispatcher) keeps running on the `events` worker, as in production."""
     stack.stop("worker")
-    stack.start_worker("control", queues="rules,control")
     yield stack
-    stack.stop("control")
     stack.start_worker("worker")
 
 

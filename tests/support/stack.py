@@ -71,6 +71,7 @@ class Stack:
     def start_all(self) -> None:
         self.start("web")
         self.start_worker("worker")
+        self.start("events")
         self.start("beat")
         self.start("sensors")
         self.wait_until_healthy()
