@@ -235,7 +235,7 @@ def measure_unloaded(env, token: str, action: tuple, samples: int, args) -> dict
     ids = []
     for _ in range(samples):
         posted = post_executions(env.base_url, token, action, 1, 1)
-        wait_terminal(posted["ids"], args.timeout, poll=0.005)
+        wait_terminal(posted["ids"], args.timeout, poll=0.02)
         ids += posted["ids"]
     rows = execution_rows(ids)
     summary = summarize_rows(rows, min(r[1] for r in rows))
@@ -298,6 +298,22 @@ def measure_floor(n: int, args, spawn: bool = True, procs=None) -> dict:
         "request_to_running_ms": distribution_ms([r[1] - r[0] for r in records]),
         "request_to_finished_ms": distribution_ms([r[2] - r[0] for r in records]),
         "running_to_finished_ms": distribution_ms([r[2] - r[1] for r in records]),
+    }
+
+
+def measure_floor_unloaded(samples: int, args) -> dict:
+    """Send raw tasks one at a time, each after the previous finished: latency, no queue."""
+    from bench.raw_tasks import raw_true
+
+    records = []
+    for _ in range(samples):
+        raw_true.apply_async(args=[time.time()])
+        records += collect_raw(1, args.timeout)
+    return {
+        "action": "raw celery: subprocess.run(['true']), one at a time",
+        "n": samples,
+        "request_to_running_ms": distribution_ms([r[1] - r[0] for r in records]),
+        "request_to_finished_ms": distribution_ms([r[2] - r[0] for r in records]),
     }
 
 
@@ -391,6 +407,7 @@ def report(results: dict) -> None:
     latency_rows = measured + [
         ("attune  core.local true, unloaded", "shell_unloaded"),
         ("attune  benchpack.noop, unloaded", "python_unloaded"),
+        ("floor   raw celery true, unloaded", "floor_unloaded"),
     ]
     print_table(
         "Latency (ms): request->running | request->finished",
@@ -417,16 +434,19 @@ def goal_lines(results: dict) -> list[str]:
     rate = results["shell"]["per_second"]
     loaded = results["shell"]["request_to_running_ms"]["p50"]
     unloaded = results["shell_unloaded"]["request_to_running_ms"]["p50"]
+    floor = results["floor_unloaded"]["request_to_running_ms"]["p50"]
 
     def verdict(ok: bool) -> str:
         return "PASS" if ok else "FAIL"
 
     return [
         f"`true` >= {GOAL_TRUE_PER_SECOND:.0f}/s: {fmt(rate)}/s  "
-        f"{verdict(rate >= GOAL_TRUE_PER_SECOND)}",
+        f"{verdict(rate >= GOAL_TRUE_PER_SECOND)}  (raw Celery floor "
+        f"{fmt(results['floor']['per_second'])}/s)",
         f"request->running p50 <= {GOAL_REQUEST_TO_RUNNING_P50_MS:.0f} ms: "
         f"{fmt(loaded)} ms under load {verdict(loaded <= GOAL_REQUEST_TO_RUNNING_P50_MS)}, "
-        f"{fmt(unloaded)} ms unloaded {verdict(unloaded <= GOAL_REQUEST_TO_RUNNING_P50_MS)}",
+        f"{fmt(unloaded)} ms unloaded {verdict(unloaded <= GOAL_REQUEST_TO_RUNNING_P50_MS)}  "
+        f"(raw Celery floor unloaded {fmt(floor)} ms)",
     ]
 
 
@@ -447,6 +467,7 @@ def run(args, env: stack.BenchEnv, procs: stack.Processes) -> dict:
         "floor_no_spawn": measure_floor(
             args.floor_n or args.shell_n, args, spawn=False, procs=procs
         ),
+        "floor_unloaded": measure_floor_unloaded(args.unloaded, args),
     }
     results["ratio_attune_true_to_floor"] = round(
         results["shell"]["per_second"] / results["floor"]["per_second"], 4
