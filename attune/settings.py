@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -147,6 +148,8 @@ def postgres_pool_options() -> dict:
                 "min_size": 1,
                 "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
                 "timeout": env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0),
+                # A connection broken by a database restart is replaced, not handed out.
+                "check": ConnectionPool.check_connection,
             }
         },
     }
@@ -219,6 +222,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # DatabaseScheduler plus second-resolution, drift-free timer rules (see workers/beat.py).
+# Celery's Django fixup closes (and, in prefork children, destroys the pool of) every database
+# connection around each task: two new PostgreSQL connections per execution. Reuse them.
+CELERY_DB_REUSE_MAX = env_int("ATTUNE_WORKER_DB_REUSE_MAX", 1000)
 CELERY_BEAT_SCHEDULER = "workers.beat:TimerScheduler"
 CELERY_TASK_ROUTES = {
     "attune.run_execution": {"queue": "actions"},

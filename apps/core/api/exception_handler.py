@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -23,6 +24,10 @@ def handle_exception(exc, context):
         return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": str(exc), "code": "too_large"}, status=413)
+    if isinstance(exc, DatabaseOperationalError):
+        logger.error("database unavailable: %s", exc)
+        body = {"detail": "The database is unavailable; try again shortly.", "code": "unavailable"}
+        return Response(body, status=503, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
