@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -139,7 +138,8 @@ def postgres_pool_options() -> dict:
 
     Under ASGI every request runs its sync code in a thread of its own, so persistent
     connections (CONN_MAX_AGE > 0) pile up one per thread until PostgreSQL refuses clients;
-    a pool shares a few connections among all threads.
+    a pool shares a few connections among all threads (Django has the pool check each
+    connection it hands out, so one broken by a database restart is replaced).
     """
     return {
         "CONN_MAX_AGE": 0,
@@ -148,8 +148,6 @@ def postgres_pool_options() -> dict:
                 "min_size": 1,
                 "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
                 "timeout": env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0),
-                # A connection broken by a database restart is replaced, not handed out.
-                "check": ConnectionPool.check_connection,
             }
         },
     }
