@@ -3,9 +3,7 @@
 No database or broker is involved; the server runs in a thread of the test process.
 """
 
-import os
 import threading
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -18,34 +16,6 @@ from workers.runners.base import Limits, RunRequest, get_runner
 from workers.runners.http import HOP_HEADER
 
 LIMITS = Limits(output_max_bytes=1000, result_max_bytes=10_000, kill_grace_seconds=0.5)
-
-
-@dataclass
-class FakeControl:
-    heartbeat_seconds: float = 60.0
-    heartbeats: int = 0
-    cancel_fd: int = field(init=False)
-    cancel_write_fd: int = field(init=False)
-
-    def __post_init__(self):
-        self.cancel_fd, self.cancel_write_fd = os.pipe()
-
-    def heartbeat(self) -> None:
-        self.heartbeats += 1
-
-    def cancel(self) -> None:
-        os.write(self.cancel_write_fd, b"x")
-
-    def close(self) -> None:
-        os.close(self.cancel_fd)
-        os.close(self.cancel_write_fd)
-
-
-@pytest.fixture
-def control():
-    fake = FakeControl()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

@@ -6,46 +6,15 @@ These run real subprocesses (bash, cat, sleep); no database or broker is involve
 import hashlib
 import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
+from tests.unit.runners.conftest import FakeControl
 from workers.runners.base import Limits
 from workers.runners.process import TRUNCATION_MARKER, CappedBuffer, run_process
 
 MB = 1024 * 1024
+
 LIMITS = Limits(output_max_bytes=2 * MB, result_max_bytes=MB, kill_grace_seconds=0.5)
-
-
-@dataclass
-class FakeControl:
-    """Stands in for the worker: a cancel pipe and a heartbeat counter."""
-
-    heartbeat_seconds: float = 60.0
-    heartbeats: int = 0
-    cancel_fd: int = field(init=False)
-    cancel_write_fd: int = field(init=False)
-
-    def __post_init__(self):
-        self.cancel_fd, self.cancel_write_fd = os.pipe()
-
-    def heartbeat(self) -> None:
-        self.heartbeats += 1
-
-    def cancel(self) -> None:
-        os.write(self.cancel_write_fd, b"x")
-
-    def close(self) -> None:
-        os.close(self.cancel_fd)
-        os.close(self.cancel_write_fd)
-
-
-@pytest.fixture
-def control():
-    fake = FakeControl()
-    yield fake
-    fake.close()
 
 
 def bash(script: str, control: FakeControl, tmp_path: Path, **options):
