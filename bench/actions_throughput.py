@@ -497,17 +497,9 @@ def main(argv: list[str] | None = None) -> int:
             results = run(args, env, procs)
     finally:
         stack.delete_redis_keys(env)
-    results["config"] = {
-        **{k: v for k, v in vars(args).items() if k != "out"},
-        "database": env.database_kind,
-        "cpus": os.cpu_count(),
-        "data_dir": str(env.data_dir),
-    }
+    results["config"] = stack.run_config(args, env)
     report(results)
-    out = args.out or env.data_dir / "actions_throughput.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nJSON: {out}")
+    stack.save_results(results, args, env, "actions_throughput")
     return 0
 
 

@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
@@ -388,18 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "runs": runs,
         "goals": goal_lines(runs),
-        "config": {
-            **{k: v for k, v in vars(args).items() if k != "out"},
-            "database": env.database_kind,
-            "cpus": os.cpu_count(),
-            "data_dir": str(env.data_dir),
-        },
+        "config": stack.run_config(args, env),
     }
     report(results)
-    out = args.out or env.data_dir / "rules_throughput.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nJSON: {out}")
+    stack.save_results(results, args, env, "rules_throughput")
     return 0
 
 

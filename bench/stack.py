@@ -13,6 +13,7 @@ this process dies) and stopped by `Processes.stop_all()`, which a `with` block a
 """
 
 import atexit
+import json
 import os
 import signal
 import socket
@@ -285,3 +286,22 @@ def delete_redis_keys(env: BenchEnv) -> None:
 def stop_on_sigterm() -> None:
     """Make SIGTERM behave like Ctrl-C, so `finally` blocks stop the children."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def run_config(args, env) -> dict:
+    """The settings a run used, stored beside its results."""
+    return {
+        **{k: v for k, v in vars(args).items() if k != "out"},
+        "database": env.database_kind,
+        "cpus": os.cpu_count(),
+        "data_dir": str(env.data_dir),
+    }
+
+
+def save_results(results: dict, args, env, name: str) -> Path:
+    """Write the results as JSON (to --out, else the run's data dir) and say where."""
+    out = args.out or env.data_dir / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nJSON: {out}")
+    return out

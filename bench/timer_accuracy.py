@@ -18,7 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402
@@ -230,18 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             result = run(args, env, procs)
     finally:
         stack.delete_redis_keys(env)
-    result["config"] = {
-        **{k: v for k, v in vars(args).items() if k != "out"},
-        "database": env.database_kind,
-        "cpus": os.cpu_count(),
-        "data_dir": str(env.data_dir),
-    }
+    result["config"] = stack.run_config(args, env)
     result["goals"] = goal_lines(result)
     report(result)
-    out = args.out or env.data_dir / "timer_accuracy.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str))
-    print(f"\nJSON: {out}")
+    stack.save_results(result, args, env, "timer_accuracy")
     return 0
 
 

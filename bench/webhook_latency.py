@@ -27,7 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -411,17 +410,9 @@ def main(argv: list[str] | None = None) -> int:
             results = run(args, env, procs)
     finally:
         stack.delete_redis_keys(env)
-    results["config"] = {
-        **{k: v for k, v in vars(args).items() if k != "out"},
-        "database": env.database_kind,
-        "cpus": os.cpu_count(),
-        "data_dir": str(env.data_dir),
-    }
+    results["config"] = stack.run_config(args, env)
     report(results)
-    out = args.out or env.data_dir / "webhook_latency.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nJSON: {out}")
+    stack.save_results(results, args, env, "webhook_latency")
     return 0
 
 
