@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django (static files included); WebSocket routes join here."""
+"""ASGI entry point: HTTP through Django (static files included) and the `/ws/stream/` WebSocket."""
 
 import os
 
@@ -8,8 +8,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attune.settings")
 
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up first)
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-# Daphne serves the admin's CSS and JS itself, so one process is the whole web tier.
-application = ProtocolTypeRouter({"http": ASGIStaticFilesHandler(django_asgi_app)})
+from apps.notifications.routing import websocket_urlpatterns  # noqa: E402
+
+# The web server serves the admin's CSS and JS itself, so one process is the whole web tier.
+application = ProtocolTypeRouter(
+    {
+        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+    }
+)

@@ -63,7 +63,6 @@ ALLOWED_HOSTS = env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(","
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -84,6 +83,7 @@ INSTALLED_APPS = [
     "apps.rules",
     "apps.webhooks",
     "apps.sensors",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -255,6 +255,11 @@ ATTUNE_REDISPATCH_AFTER_SECONDS = env_float("ATTUNE_REDISPATCH_AFTER_SECONDS", 6
 ATTUNE_WEBHOOK_MAX_BYTES = env_int("ATTUNE_WEBHOOK_MAX_BYTES", 1024 * 1024)
 ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE", 12000)
 ATTUNE_WEBHOOK_MAX_HOPS = env_int("ATTUNE_WEBHOOK_MAX_HOPS", 10)
+# Live notifications: events kept for replay, per-connection backlog, idle heartbeat.
+ATTUNE_STREAM_RETENTION = env_int("ATTUNE_STREAM_RETENTION", 10000)
+ATTUNE_WS_QUEUE_SIZE = env_int("ATTUNE_WS_QUEUE_SIZE", 1000)
+ATTUNE_WS_HEARTBEAT_SECONDS = env_float("ATTUNE_WS_HEARTBEAT_SECONDS", 20.0)
+ATTUNE_OUTPUT_RETENTION_SECONDS = env_int("ATTUNE_OUTPUT_RETENTION_SECONDS", 3600)
 # Bodies larger than this are refused with 413 before anything reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ATTUNE_WEBHOOK_MAX_BYTES, 2621440)
 
@@ -275,5 +280,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("ATTUNE_LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {"uvicorn.access": {"level": "WARNING"}},
 }

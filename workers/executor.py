@@ -10,6 +10,7 @@ from django.conf import settings
 from apps.actions.runner_types import RUNNER_TYPES
 from apps.executions.masking import mask_secret_values
 from apps.executions.models import Execution
+from apps.executions.output import OutputRecorder
 from apps.executions.services import claim_execution, finish_execution, record_heartbeat
 from workers.cancellation import watch_for_cancel
 from workers.pack_cache import pack_directory
@@ -29,9 +30,13 @@ class ExecutionControl:
     execution_id: int
     cancel_fd: int
     heartbeat_seconds: float
+    recorder: OutputRecorder
 
     def heartbeat(self) -> None:
         record_heartbeat(self.execution_id)
+
+    def output(self, stream: str, chunk: bytes) -> None:
+        self.recorder.write(stream, chunk)
 
 
 def run_execution(execution_id: int) -> None:
@@ -41,7 +46,12 @@ def run_execution(execution_id: int) -> None:
         if execution is None:
             logger.info("execution_id=%s not claimable, skipped", execution_id)
             return
-        control = ExecutionControl(execution_id, cancel_fd, settings.ATTUNE_HEARTBEAT_SECONDS)
+        recorder = OutputRecorder(
+            execution, secret_values(execution), settings.ATTUNE_OUTPUT_MAX_BYTES
+        )
+        control = ExecutionControl(
+            execution_id, cancel_fd, settings.ATTUNE_HEARTBEAT_SECONDS, recorder
+        )
         try:
             request = build_request(execution)
             result = get_runner(request.runner_type).run(request, control)
@@ -78,12 +88,16 @@ def build_request(execution: Execution) -> RunRequest:
     )
 
 
-def record_result(execution: Execution, result: RunResult) -> None:
-    secrets = [
+def secret_values(execution: Execution) -> list:
+    return [
         execution.parameters[name]
         for name in execution.secret_parameter_names()
         if name in execution.parameters
     ]
+
+
+def record_result(execution: Execution, result: RunResult) -> None:
+    secrets = secret_values(execution)
     finished = finish_execution(
         execution.pk,
         result.status,

@@ -31,7 +31,15 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # argv after `python -m`; {placeholders} are filled in by process_argv().
 PROCESSES: dict[str, tuple[str, ...]] = {
-    "web": ("daphne", "-b", "{host}", "-p", "{port}", "attune.asgi:application"),
+    # uvicorn rather than daphne: its WebSocket send waits while the client's socket is full,
+    # which is how a slow stream consumer is noticed (and it costs less per HTTP request).
+    "web": (
+        "uvicorn", "attune.asgi:application",
+        "--host", "{host}", "--port", "{port}",
+        "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+        "--lifespan", "off", "--no-access-log", "--no-server-header",
+        "--ws-ping-interval", "20", "--ws-ping-timeout", "20", "--ws-max-size", "1048576",
+    ),
     "worker": (
         "celery", "-A", "attune", "worker",
         "-Q", "{queues}",

@@ -4,12 +4,14 @@ import logging
 from functools import partial
 
 import redis
+import redis.asyncio
 from django.conf import settings
 from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
 _redis_client = None
+_async_redis_client = None
 
 
 def enqueue_on_commit(task_name: str, *args, **options) -> None:
@@ -29,6 +31,14 @@ def redis_client() -> redis.Redis:
     if _redis_client is None:
         _redis_client = redis.Redis.from_url(settings.REDIS_URL)
     return _redis_client
+
+
+def async_redis_client() -> redis.asyncio.Redis:
+    """Return the process-wide asyncio Redis client (for the web server's event loop)."""
+    global _async_redis_client
+    if _async_redis_client is None:
+        _async_redis_client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    return _async_redis_client
 
 
 def publish_on_commit(channel: str, message: str) -> None:

@@ -7,6 +7,7 @@ status allowed to reach the target; callers act only when it reports that they w
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -23,7 +24,9 @@ from apps.core.cache import ContentCache
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit
 from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus, sources_of
+from apps.executions.events import announce
 from apps.executions.models import Execution
+from apps.executions.output import end_output
 from apps.triggers.choices import TriggerSource
 from apps.triggers.services import dispatch_trigger, has_listeners
 
@@ -45,6 +48,11 @@ def cancel_channel() -> str:
 
 def transition(execution_id: int, target: str, *, only_from=None, **fields) -> bool:
     """Move an execution to `target` if its current status allows it; True if this call did."""
+    return transitioned(execution_id, target, only_from=only_from, **fields) is not None
+
+
+def transitioned(execution_id: int, target: str, *, only_from=None, **fields) -> Execution | None:
+    """`transition`, returning the execution as it now is when this call moved it."""
     sources = sources_of(target)
     if only_from is not None:
         sources = sources & frozenset(only_from)
@@ -53,9 +61,14 @@ def transition(execution_id: int, target: str, *, only_from=None, **fields) -> b
     updated = Execution.objects.filter(pk=execution_id, status__in=sources).update(
         status=target, **fields
     )
-    if updated:
-        logger.info("execution_id=%s -> %s", execution_id, target)
-    return updated == 1
+    if not updated:
+        return None
+    logger.info("execution_id=%s -> %s", execution_id, target)
+    execution = Execution.objects.select_related("created_by").get(pk=execution_id)
+    announce(execution, "execution.updated")
+    if target in TERMINAL:
+        transaction.on_commit(partial(end_output, execution_id, target))
+    return execution
 
 
 def request_execution(
@@ -89,6 +102,7 @@ def request_execution(
             created_by=user,
             dispatched_at=timezone.now(),
         )
+        announce(execution, "execution.created")  # before the worker can announce `running`
         enqueue_on_commit(RUN_TASK, execution.pk)
     logger.info("execution_id=%s requested action=%s", execution.pk, action.ref)
     return execution
@@ -153,7 +167,7 @@ def snapshot(action: Action, specs: dict) -> dict:
 def claim_execution(execution_id: int, worker: str) -> Execution | None:
     """Mark a waiting execution running for `worker`; None if it is not ours to run."""
     now = timezone.now()
-    claimed = transition(
+    return transitioned(
         execution_id,
         S.RUNNING,
         only_from=WAITING_TO_RUN,
@@ -161,7 +175,6 @@ def claim_execution(execution_id: int, worker: str) -> Execution | None:
         started_at=now,
         heartbeat_at=now,
     )
-    return Execution.objects.get(pk=execution_id) if claimed else None
 
 
 def record_heartbeat(execution_id: int) -> None:

@@ -16,12 +16,12 @@ class RuleAdmin(admin.ModelAdmin):
         """Save through the same path as the API: caches and timers follow the rule."""
         obj.trigger_key = trigger_key(obj.trigger_ref, obj.trigger_parameters)
         super().save_model(request, obj, form, change)
-        services.after_save(obj)
+        services.after_save(obj, "rule.updated" if change else "rule.created")
 
     def delete_model(self, request, obj):
         rule_id = obj.pk
         super().delete_model(request, obj)
-        services.after_delete(rule_id)
+        services.after_delete(obj, rule_id)
 
 
 @admin.register(RuleEnforcement)

@@ -15,9 +15,11 @@ from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
 from apps.executions.services import request_execution, runnable_action
+from apps.notifications.services import publish
 from apps.rules.casting import cast_to_declared_types
 from apps.rules.choices import EnforcementStatus
 from apps.rules.criteria import compile_criteria, evaluate
+from apps.rules.events import enforcement_event
 from apps.rules.models import Rule, RuleEnforcement
 from apps.triggers.choices import TriggerInstanceStatus
 from apps.triggers.models import TriggerInstance
@@ -74,7 +76,8 @@ def process_trigger_instance(instance_id: int) -> None:
             return
         instance = TriggerInstance.objects.get(pk=instance_id)
         rules = _rules.get(instance.trigger_key, load_rules)
-        record_enforcements(instance_id, [enforce(rule, instance) for rule in rules])
+        enforcements = [enforce(rule, instance) for rule in rules]
+        record_enforcements(instance, enforcements)
         TriggerInstance.objects.filter(pk=instance_id).update(
             status=TriggerInstanceStatus.PROCESSED, processed_at=timezone.now()
         )
@@ -88,6 +91,7 @@ class Enforcement:
 
     rule_id: int
     rule_ref: str
+    owner_id: int | None
     status: str
     reason: str
     criteria_results: list
@@ -111,7 +115,12 @@ ENFORCEMENT_ROWS_PER_INSERT = 1000
 def enforce(rule: CompiledRule, instance: TriggerInstance) -> Enforcement:
     outcome = evaluate_rule(rule, instance.payload)
     enforcement = Enforcement(
-        rule.id, rule.ref, outcome.status, outcome.reason, outcome.criteria_results or []
+        rule.id,
+        rule.ref,
+        getattr(rule.owner, "pk", None),
+        outcome.status,
+        outcome.reason,
+        outcome.criteria_results or [],
     )
     if outcome.status != EnforcementStatus.MATCHED:
         return enforcement
@@ -129,8 +138,9 @@ def enforce(rule: CompiledRule, instance: TriggerInstance) -> Enforcement:
     return enforcement
 
 
-def record_enforcements(instance_id: int, enforcements: list[Enforcement]) -> None:
-    """Insert all enforcement rows of an instance with multi-row INSERTs of plain values.
+def record_enforcements(instance: TriggerInstance, enforcements: list[Enforcement]) -> None:
+    """Insert all enforcement rows of an instance with multi-row INSERTs of plain values, and
+    announce them.
 
     The ORM's bulk_create compiles SQL per row and field; on a trigger with a thousand rules
     that was half of the engine's time.
@@ -138,31 +148,60 @@ def record_enforcements(instance_id: int, enforcements: list[Enforcement]) -> No
     if not enforcements:
         return
     json_field = RuleEnforcement._meta.get_field("criteria_results")
-    enforced_at = RuleEnforcement._meta.get_field("enforced_at").get_db_prep_save(
-        timezone.now(), connection
+    enforced_at = timezone.now()
+    enforced_at_db = RuleEnforcement._meta.get_field("enforced_at").get_db_prep_save(
+        enforced_at, connection
     )
     rows = [
         (
             e.rule_id,
             e.rule_ref,
-            instance_id,
+            instance.pk,
             e.status,
             e.execution_id,
             e.reason,
             json_field.get_db_prep_save(e.criteria_results, connection),
-            enforced_at,
+            enforced_at_db,
         )
         for e in enforcements
     ]
     table = connection.ops.quote_name(RuleEnforcement._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in ENFORCEMENT_COLUMNS)
     row_placeholders = "(" + ", ".join(["%s"] * len(ENFORCEMENT_COLUMNS)) + ")"
+    ids_by_rule = {}
     with connection.cursor() as cursor:
         for start in range(0, len(rows), ENFORCEMENT_ROWS_PER_INSERT):
             chunk = rows[start : start + ENFORCEMENT_ROWS_PER_INSERT]
             values = ", ".join([row_placeholders] * len(chunk))
             params = [value for row in chunk for value in row]
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", params)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING id, rule_id", params
+            )
+            ids_by_rule.update((rule_id, pk) for pk, rule_id in cursor.fetchall())
+    announce_enforcements(instance, enforcements, ids_by_rule, enforced_at)
+
+
+def announce_enforcements(instance, enforcements, ids_by_rule: dict, enforced_at) -> None:
+    """One `enforcement.created` event per enforcement, shaped like the REST representation."""
+    publish(
+        *(
+            enforcement_event(
+                {
+                    "id": ids_by_rule[e.rule_id],
+                    "rule_ref": e.rule_ref,
+                    "trigger_instance": instance.pk,
+                    "status": e.status,
+                    "execution": e.execution_id,
+                    "reason": e.reason,
+                    "criteria_results": e.criteria_results,
+                    "enforced_at": enforced_at.isoformat(),
+                },
+                e.owner_id,
+                instance.trigger_ref,
+            )
+            for e in enforcements
+        )
+    )
 
 
 def execution_context(rule: CompiledRule, instance: TriggerInstance) -> dict:

@@ -9,6 +9,7 @@ from apps.actions.models import Action
 from apps.core.cache import bump_content_version
 from apps.core.exceptions import InvalidInput, NotFound
 from apps.rules.engine import compile_rule, evaluate_rule
+from apps.rules.events import announce_rule, announce_rule_deleted
 from apps.rules.models import Rule
 from apps.rules.specs import RuleSpec, parse_rule
 from apps.rules.timers import remove_rule_timer, sync_rule_timer, timer_parameter_errors
@@ -80,7 +81,7 @@ def create_rule(data: dict, *, owner=None, pack_ref: str = "default") -> Rule:
         rule = Rule(ref=ref, owner=owner)
         apply_spec(rule, spec)
         rule.save()
-        after_save(rule)
+        after_save(rule, "rule.created")
     logger.info("rule=%s created", rule.ref)
     return rule
 
@@ -91,7 +92,7 @@ def update_rule(rule: Rule, data: dict) -> Rule:
     with transaction.atomic():
         apply_spec(rule, spec)
         rule.save()
-        after_save(rule)
+        after_save(rule, "rule.updated")
     logger.info("rule=%s updated", rule.ref)
     return rule
 
@@ -100,7 +101,7 @@ def set_rule_enabled(rule: Rule, is_enabled: bool) -> Rule:
     with transaction.atomic():
         rule.is_enabled = is_enabled
         rule.save(update_fields=["is_enabled", "updated_at"])
-        after_save(rule)
+        after_save(rule, "rule.updated")
     logger.info("rule=%s enabled=%s", rule.ref, is_enabled)
     return rule
 
@@ -109,18 +110,21 @@ def delete_rule(rule: Rule) -> None:
     rule_id = rule.pk
     with transaction.atomic():
         rule.delete()
-        after_delete(rule_id)
+        after_delete(rule, rule_id)
     logger.info("rule_id=%s deleted", rule_id)
 
 
-def after_save(rule: Rule) -> None:
+def after_save(rule: Rule, event_type: str) -> None:
     sync_rule_timer(rule)
     bump_content_version()
+    announce_rule(rule, event_type)
 
 
-def after_delete(rule_id: int) -> None:
+def after_delete(rule: Rule, rule_id: int) -> None:
+    """After `rule` (whose pk Django has cleared) was deleted."""
     remove_rule_timer(rule_id)
     bump_content_version()
+    announce_rule_deleted(rule_id, rule.ref, rule.owner_id, rule.trigger_ref)
 
 
 def sync_pack_rules(pack, specs: list[RuleSpec]) -> None:
@@ -130,11 +134,13 @@ def sync_pack_rules(pack, specs: list[RuleSpec]) -> None:
         delete_rule(rule)
     existing = {rule.name: rule for rule in pack.rules.all()}
     for spec in specs:
-        rule = existing.get(spec.name) or Rule(pack=pack, ref=f"{pack.ref}.{spec.name}")
+        rule = existing.get(spec.name)
+        event_type = "rule.updated" if rule else "rule.created"
+        rule = rule or Rule(pack=pack, ref=f"{pack.ref}.{spec.name}")
         rule.owner = rule.owner or pack.owner
         apply_spec(rule, spec)
         rule.save()
-        after_save(rule)
+        after_save(rule, event_type)
 
 
 def test_rule(ref: str, payload) -> dict:

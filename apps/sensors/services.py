@@ -16,6 +16,7 @@ from apps.core.exceptions import NotFound
 from apps.core.services import publish_on_commit
 from apps.rules.models import Rule
 from apps.sensors.choices import SensorStatus
+from apps.sensors.events import announce_sensors
 from apps.sensors.models import Sensor
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def sync_pack_sensors(pack, sensor_specs: list) -> None:
         sensor.is_enabled = spec.is_enabled
         sensor.metadata_file = spec.metadata_file
         sensor.save()
+    announce_sensors(f"{pack.ref}.{name}" for name in names)
     # Even with no sensors left: the container may be running ones that were just removed.
     announce_sensor_change("*")
 
@@ -63,6 +65,7 @@ def set_sensor_enabled(ref: str, is_enabled: bool) -> Sensor:
             sensor.is_enabled = is_enabled
             sensor.save(update_fields=["is_enabled", "updated_at"])
             announce_sensor_change(ref)
+            announce_sensors([ref])
     logger.info("sensor=%s enabled=%s", ref, is_enabled)
     return sensor
 
@@ -100,6 +103,7 @@ def record_sensor_started(ref: str, pid: int, *, is_respawn: bool) -> None:
     fields = {"status": SensorStatus.RUNNING, "pid": pid, "started_at": now, "heartbeat_at": now}
     fields["restarts"] = F("restarts") + 1 if is_respawn else 0
     Sensor.objects.filter(ref=ref).update(**fields, updated_at=now)
+    announce_sensors([ref])
 
 
 def record_sensor_crashed(ref: str, error: str) -> None:
@@ -110,13 +114,16 @@ def record_sensor_crashed(ref: str, error: str) -> None:
         last_error=error[-ERROR_MAX_CHARS:],
         updated_at=timezone.now(),
     )
+    announce_sensors([ref])
 
 
 def record_sensors_stopped(refs) -> None:
     """Mark sensors stopped (disabled, removed, or the container is shutting down)."""
-    Sensor.objects.filter(ref__in=list(refs)).update(
+    refs = list(refs)
+    Sensor.objects.filter(ref__in=refs).update(
         status=SensorStatus.STOPPED, pid=None, updated_at=timezone.now()
     )
+    announce_sensors(refs)
 
 
 def record_heartbeat(refs) -> None:

@@ -14,6 +14,7 @@ from apps.core.exceptions import InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit
 from apps.triggers.builtins import BUILTIN_TRIGGER_TYPES
 from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
+from apps.triggers.events import announce_instance
 from apps.triggers.models import TriggerInstance, TriggerType, trigger_key
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def dispatch_trigger(
             status=TriggerInstanceStatus.FAILED if errors else TriggerInstanceStatus.PENDING,
             error="; ".join(e["message"] for e in errors),
         )
+        announce_instance(instance)
         if not errors:
             enqueue_on_commit(PROCESS_TASK, instance.pk)
     return instance
@@ -117,6 +119,7 @@ def reemit_trigger_instance(instance_id: int) -> TriggerInstance:
             source_detail=f"re-emit of {original.pk}",
             occurred_at=timezone.now(),
         )
+        announce_instance(instance)
         enqueue_on_commit(PROCESS_TASK, instance.pk)
     return instance
 

@@ -18,12 +18,15 @@ class Limits:
 
 
 class RunControl(Protocol):
-    """How a running action talks back: a cancel signal and heartbeats."""
+    """How a running action talks back: a cancel signal, heartbeats and live output."""
 
     cancel_fd: int  # becomes readable when the execution is to be canceled
     heartbeat_seconds: float
 
     def heartbeat(self) -> None: ...
+
+    def output(self, stream: str, chunk: bytes) -> None:
+        """Called with each chunk of stdout/stderr as the action prints it."""
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class Supervision:
     """Mutable state of one supervised process."""
 
     process: subprocess.Popen
+    control: RunControl
     selector: selectors.DefaultSelector
     buffers: dict
     stdin_data: memoryview
@@ -144,6 +145,7 @@ def start_supervision(process, result_read, stdin_data, timeout, control, limits
     now = time.monotonic()
     return Supervision(
         process=process,
+        control=control,
         selector=selector,
         buffers=buffers,
         stdin_data=memoryview(stdin_data),
@@ -208,6 +210,8 @@ def read_stream(state: Supervision, fd: int, name: str) -> None:
         return
     if chunk:
         state.buffers[name].append(chunk)
+        if name != "result":
+            state.control.output(name, chunk)
         return
     state.selector.unregister(fd)
     state.open_streams.discard(name)

@@ -8,10 +8,11 @@ import pytest
 
 @dataclass
 class FakeControl:
-    """Stands in for the worker: a cancel pipe and a heartbeat counter."""
+    """Stands in for the worker: a cancel pipe, a heartbeat counter and the output chunks."""
 
     heartbeat_seconds: float = 60.0
     heartbeats: int = 0
+    chunks: list = field(default_factory=list)
     cancel_fd: int = field(init=False)
     cancel_write_fd: int = field(init=False)
 
@@ -20,6 +21,9 @@ class FakeControl:
 
     def heartbeat(self) -> None:
         self.heartbeats += 1
+
+    def output(self, stream: str, chunk: bytes) -> None:
+        self.chunks.append((stream, chunk))
 
     def cancel(self) -> None:
         os.write(self.cancel_write_fd, b"x")

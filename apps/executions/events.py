@@ -1,0 +1,41 @@
+"""Live notification events about executions (see apps.notifications)."""
+
+from apps.executions.api.serializers import ExecutionSerializer
+from apps.executions.models import Execution
+from apps.notifications.services import event, publish
+
+
+def routing_of(execution: Execution) -> dict:
+    """Who may see an execution's events and what subscriptions match them on."""
+    return {
+        "audience": [execution.created_by_id],
+        "action_ref": execution.action_ref,
+        "lineage": lineage(execution),
+        "rule_ref": (execution.context or {}).get("rule"),
+    }
+
+
+def lineage(execution: Execution) -> list[int]:
+    """The execution's id and its ancestors' (a subscription to a parent covers children)."""
+    ids = [execution.pk]
+    parent_id = execution.parent_id
+    while parent_id is not None and parent_id not in ids:
+        ids.append(parent_id)
+        parent_id = Execution.objects.filter(pk=parent_id).values_list("parent_id", flat=True)[0]
+    return ids
+
+
+def execution_event(execution: Execution, event_type: str) -> tuple:
+    """An `execution.*` event: the REST representation (secrets masked) with its routing."""
+    payload = ExecutionSerializer(execution).data
+    return event(event_type, "execution", execution.pk, payload, **routing_of(execution))
+
+
+def output_event(execution_id: int, routing: dict, stream: str, data: str) -> tuple:
+    """An `execution.output` event for a chunk of stdout or stderr (already masked)."""
+    payload = {"stream": stream, "data": data}
+    return event("execution.output", "execution", execution_id, payload, **routing)
+
+
+def announce(execution: Execution, event_type: str) -> None:
+    publish(execution_event(execution, event_type))

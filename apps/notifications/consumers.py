@@ -1,0 +1,167 @@
+"""`/ws/stream/`: live events for one client, filtered to what it asked for and may see.
+
+Protocol (see README, "Live notifications"): the server greets with `welcome`; the client sends
+`subscribe` (a filter, optionally `since` an event id to replay what it missed), `unsubscribe`
+and `ping`; the server sends events, `subscribed`/`unsubscribed`/`pong`, `heartbeat` when idle,
+and `error` messages for bad requests (the connection stays open).
+"""
+
+import asyncio
+import json
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.notifications.authentication import PROTOCOL, authenticate_scope
+from apps.notifications.filters import FilterError, can_see, parse_filter
+from apps.notifications.hub import hub
+
+SLOW_CONSUMER_CLOSE_CODE = 4008
+HEARTBEAT_TEXT = json.dumps({"type": "heartbeat"})
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = await database_sync_to_async(authenticate_scope)(self.scope)
+        if user is None:
+            await self.close()  # before accept: the handshake is refused (403)
+            return
+        self.user_id, self.is_staff = user.pk, user.is_staff or user.is_superuser
+        self.filters = []
+        self.queue = asyncio.Queue(maxsize=settings.ATTUNE_WS_QUEUE_SIZE)
+        self.send_lock = asyncio.Lock()
+        self.last_sent_id = 0
+        self.last_sent_at = time.monotonic()
+        self.closing = False
+        offered = self.scope.get("subprotocols", [])
+        await self.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
+        await hub().join(self)
+        await self.send_json(
+            {
+                "type": "welcome",
+                "user": user.get_username(),
+                "last_id": await hub().last_id(),
+                "heartbeat_seconds": settings.ATTUNE_WS_HEARTBEAT_SECONDS,
+            }
+        )
+        self.sender = asyncio.create_task(self.drain())
+
+    async def disconnect(self, code):
+        hub().leave(self)
+        sender = getattr(self, "sender", None)
+        if sender is not None:
+            sender.cancel()
+
+    # --- what the client sends ------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data if text_data is not None else bytes_data)
+        except (TypeError, ValueError):
+            await self.send_error("messages must be JSON objects")
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        handler = {
+            "subscribe": self.subscribe,
+            "unsubscribe": self.unsubscribe,
+            "ping": self.pong,
+        }.get(kind)
+        if handler is None:
+            await self.send_error("type must be one of subscribe, unsubscribe, ping")
+            return
+        try:
+            await handler(message)
+        except FilterError as exc:
+            await self.send_error(f"invalid filter: {exc}")
+
+    async def subscribe(self, message: dict):
+        subscription = parse_filter(message.get("filter"))
+        since = message.get("since")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
+            raise FilterError("since must be an event id (an integer)")
+        async with self.send_lock:  # events arriving meanwhile wait in the queue
+            self.filters.append(subscription)
+            replayed = 0 if since is None else await self.replay(since)
+            await self.send(text_data=json.dumps({"type": "subscribed", "replayed": replayed}))
+
+    async def unsubscribe(self, message: dict):
+        subscription = parse_filter(message.get("filter"))
+        if subscription in self.filters:
+            self.filters.remove(subscription)
+        await self.send_json({"type": "unsubscribed", "subscriptions": len(self.filters)})
+
+    async def pong(self, message: dict):
+        await self.send_json({"type": "pong"})
+
+    async def replay(self, since: int) -> int:
+        """Send what was missed after `since`; live events queued meanwhile are not repeated."""
+        oldest = await hub().oldest_id()
+        if oldest is not None and oldest > since + 1:
+            await self.send(
+                text_data=json.dumps(
+                    {
+                        "type": "error",
+                        "code": "replay_incomplete",
+                        "message": f"events before {oldest} are no longer kept",
+                    }
+                )
+            )
+        count = 0
+        async for event in hub().replay(since):
+            if event.id > self.last_sent_id and self.wants(event):
+                await self.send(text_data=event.text)
+                self.last_sent_id = event.id
+                count += 1
+        return count
+
+    # --- what the hub offers --------------------------------------------------------------
+
+    def wants(self, event) -> bool:
+        return can_see(self.user_id, self.is_staff, event.meta) and any(
+            subscription.matches(event.meta) for subscription in self.filters
+        )
+
+    def offer(self, event) -> None:
+        if self.closing or not self.filters or not self.wants(event):
+            return
+        self.enqueue((event.id, event.text))
+
+    def offer_heartbeat(self) -> None:
+        if not self.closing:
+            self.enqueue((None, HEARTBEAT_TEXT))
+
+    def enqueue(self, item: tuple) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.drop_slow_consumer()
+
+    def drop_slow_consumer(self) -> None:
+        """A client that cannot keep up is closed rather than buffered without end."""
+        self.closing = True
+        hub().leave(self)
+        self.sender.cancel()
+        asyncio.create_task(self.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="slow consumer"))
+
+    async def drain(self):
+        while True:
+            event_id, text = await self.queue.get()
+            async with self.send_lock:
+                if event_id is not None:
+                    if event_id <= self.last_sent_id:
+                        continue
+                    self.last_sent_id = event_id
+                await self.send(text_data=text)
+            self.last_sent_at = time.monotonic()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def send_json(self, content: dict):
+        async with self.send_lock:
+            await self.send(text_data=json.dumps(content))
+        self.last_sent_at = time.monotonic()
+
+    async def send_error(self, message: str):
+        await self.send_json({"type": "error", "message": message})

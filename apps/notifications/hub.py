@@ -1,0 +1,100 @@
+"""Fan events out to this server process's WebSocket connections.
+
+One reader per process follows the event stream (XREAD BLOCK: Redis wakes it when an event is
+appended) and offers each event to every connection, which checks its filters and permissions
+and queues the pre-encoded text. A thousand clients cost one Redis read per event, not a
+thousand. Channels' group_send would push every event through Redis once per connection.
+"""
+
+import asyncio
+import logging
+import time
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from apps.core.services import async_redis_client
+from apps.notifications.stream import StreamEvent, counter_key, entry_id_after, stream_key
+
+logger = logging.getLogger(__name__)
+
+READ_BATCH = 500
+RECONNECT_DELAY_SECONDS = 1.0
+
+
+class Hub:
+    def __init__(self):
+        self.connections: set = set()
+        self.reader: asyncio.Task | None = None
+        self.heartbeats: asyncio.Task | None = None
+        self.redis = async_redis_client()
+
+    async def join(self, connection) -> None:
+        if self.reader is None or self.reader.done():
+            start = await self.last_id()
+            self.reader = asyncio.create_task(self.follow(start))
+            self.heartbeats = asyncio.create_task(self.beat())
+        self.connections.add(connection)
+
+    def leave(self, connection) -> None:
+        self.connections.discard(connection)
+
+    async def last_id(self) -> int:
+        value = await self.redis.get(counter_key())
+        return int(value or 0)
+
+    async def follow(self, after: int) -> None:
+        cursor = entry_id_after(after) if after else "0-0"
+        while True:
+            try:
+                reply = await self.redis.xread(
+                    {stream_key(): cursor}, count=READ_BATCH, block=60_000
+                )
+            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
+                logger.warning("event stream unreachable; retrying")
+                await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+                continue
+            for _key, entries in reply:
+                for entry_id, fields in entries:
+                    cursor = entry_id
+                    self.dispatch(StreamEvent.from_entry(entry_id, fields))
+
+    def dispatch(self, event: StreamEvent) -> None:
+        for connection in list(self.connections):
+            connection.offer(event)
+
+    async def beat(self) -> None:
+        """Send a heartbeat to connections that have been quiet, so proxies keep them open."""
+        interval = settings.ATTUNE_WS_HEARTBEAT_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            quiet_since = time.monotonic() - interval
+            for connection in list(self.connections):
+                if connection.last_sent_at <= quiet_since:
+                    connection.offer_heartbeat()
+
+    async def replay(self, after: int):
+        """Yield stored events with an id above `after`, oldest first, in pages."""
+        cursor = entry_id_after(after)
+        while True:
+            entries = await self.redis.xrange(stream_key(), min=cursor, count=READ_BATCH)
+            for entry_id, fields in entries:
+                yield StreamEvent.from_entry(entry_id, fields)
+            if len(entries) < READ_BATCH:
+                return
+            cursor = "(" + entries[-1][0].decode()
+
+    async def oldest_id(self) -> int | None:
+        entries = await self.redis.xrange(stream_key(), count=1)
+        return int(entries[0][0].split(b"-")[0]) if entries else None
+
+
+_hub: Hub | None = None
+
+
+def hub() -> Hub:
+    """This process's hub (created on first use, inside the server's event loop)."""
+    global _hub
+    if _hub is None:
+        _hub = Hub()
+    return _hub

@@ -1,0 +1,43 @@
+"""Record events for live notifications; they are appended to the stream after commit."""
+
+import logging
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.notifications.stream import append_events
+
+logger = logging.getLogger(__name__)
+
+
+def event(event_type: str, entity: str, entity_id, payload, *, audience=(), **routing) -> tuple:
+    """Build one event: the body clients receive and the routing data the server keeps.
+
+    `audience` lists the user ids (besides staff) who may see it; `routing` holds what filters
+    match on (action_ref, lineage, rule_ref, trigger_type).
+    """
+    body = {
+        "type": event_type,
+        "entity": entity,
+        "entity_id": entity_id,
+        "payload": payload,
+        "at": timezone.now().isoformat(),
+    }
+    meta = {"type": event_type, "audience": sorted({a for a in audience if a is not None})}
+    meta.update({key: value for key, value in routing.items() if value is not None})
+    return body, meta
+
+
+def publish(*events: tuple) -> None:
+    """Append `events` (from `event`) in one round trip once the transaction commits."""
+    if events:
+        transaction.on_commit(partial(append_safely, list(events)))
+
+
+def append_safely(events: list) -> None:
+    """A notification that cannot be delivered must not fail the work it reports."""
+    try:
+        append_events(events)
+    except Exception:  # noqa: BLE001 - Redis down: the work is committed, only the news is lost
+        logger.exception("could not append %s notification events", len(events))
