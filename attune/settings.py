@@ -232,13 +232,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "control"
 
-# --- Channels -------------------------------------------------------------------------------
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{ATTUNE_REDIS_PREFIX}asgi"},
-    }
-}
+# Channels serves /ws/stream/ without a channel layer: events travel through a Redis Stream
+# (apps/notifications), which also keeps them for replay.
 
 # --- Attune ---------------------------------------------------------------------------------
 ATTUNE_PACKS_DIR = Path(env_str("ATTUNE_PACKS_DIR", str(BASE_DIR / "packs")))

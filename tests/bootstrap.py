@@ -43,5 +43,7 @@ os.environ.update(
         "ATTUNE_REAPER_INTERVAL_SECONDS": "1",
         "ATTUNE_REDISPATCH_AFTER_SECONDS": "3",
         "ATTUNE_KILL_GRACE_SECONDS": "2",
+        "ATTUNE_WS_HEARTBEAT_SECONDS": "2",
+        "ATTUNE_WS_QUEUE_SIZE": "64",
     }
 )

@@ -1,5 +1,7 @@
 """Live notification events about executions (see apps.notifications)."""
 
+import json
+
 from apps.executions.api.serializers import ExecutionSerializer
 from apps.executions.models import Execution
 from apps.notifications.services import event, publish
@@ -25,10 +27,33 @@ def lineage(execution: Execution) -> list[int]:
     return ids
 
 
+# Events are kept for replay, so they carry a bounded share of big outputs and results; the
+# REST API has them whole.
+EVENT_TEXT_MAX_CHARS = 16 * 1024
+EVENT_RESULT_MAX_CHARS = 64 * 1024
+
+
 def execution_event(execution: Execution, event_type: str) -> tuple:
     """An `execution.*` event: the REST representation (secrets masked) with its routing."""
-    payload = ExecutionSerializer(execution).data
+    payload = bounded(ExecutionSerializer(execution).data)
     return event(event_type, "execution", execution.pk, payload, **routing_of(execution))
+
+
+def bounded(payload: dict) -> dict:
+    """Cut stdout/stderr and drop a large result, saying so (`truncated` lists the fields)."""
+    truncated = []
+    for field in ("stdout", "stderr"):
+        if len(payload[field]) > EVENT_TEXT_MAX_CHARS:
+            payload[field] = payload[field][:EVENT_TEXT_MAX_CHARS]
+            truncated.append(field)
+    if payload["result"] is not None and len(json.dumps(payload["result"], default=str)) > (
+        EVENT_RESULT_MAX_CHARS
+    ):
+        payload["result"] = None
+        truncated.append("result")
+    if truncated:
+        payload["truncated"] = truncated
+    return payload
 
 
 def output_event(execution_id: int, routing: dict, stream: str, data: str) -> tuple:

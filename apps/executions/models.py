@@ -14,6 +14,13 @@ class ExecutionQuerySet(models.QuerySet):
     def unfinished(self):
         return self.exclude(status__in=TERMINAL)
 
+    def visible_to(self, user):
+        """Staff see every execution; others the ones started by them or on their behalf
+        (by their rules). The live stream applies the same rule (events' audience)."""
+        if user.is_staff or user.is_superuser:
+            return self
+        return self.filter(created_by=user)
+
 
 class Execution(models.Model):
     """A run of an action: its parameters, status, output and result.

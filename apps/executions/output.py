@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 KEEP_WHILE_RUNNING_SECONDS = 24 * 3600
 KEEP_AFTER_END_SECONDS = 300
-FOLLOW_BLOCK_MS = 5000
+FOLLOW_BLOCK_MS = 4000  # below the Redis client's 5 s socket timeout
 STREAMS = ("stdout", "stderr")
 TRUNCATED = "\n[... output truncated by Attune ...]\n"
 

@@ -8,6 +8,7 @@ and `error` messages for bad requests (the connection stays open).
 
 import asyncio
 import json
+import logging
 import time
 
 from channels.db import database_sync_to_async
@@ -17,6 +18,8 @@ from django.conf import settings
 from apps.notifications.authentication import PROTOCOL, authenticate_scope
 from apps.notifications.filters import FilterError, can_see, parse_filter
 from apps.notifications.hub import hub
+
+logger = logging.getLogger(__name__)
 
 SLOW_CONSUMER_CLOSE_CODE = 4008
 HEARTBEAT_TEXT = json.dumps({"type": "heartbeat"})
@@ -140,6 +143,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     def drop_slow_consumer(self) -> None:
         """A client that cannot keep up is closed rather than buffered without end."""
+        logger.warning("closing slow stream consumer user_id=%s", self.user_id)
         self.closing = True
         hub().leave(self)
         self.sender.cancel()

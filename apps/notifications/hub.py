@@ -3,7 +3,8 @@
 One reader per process follows the event stream (XREAD BLOCK: Redis wakes it when an event is
 appended) and offers each event to every connection, which checks its filters and permissions
 and queues the pre-encoded text. A thousand clients cost one Redis read per event, not a
-thousand. Channels' group_send would push every event through Redis once per connection.
+thousand. (Channels' Redis channel layer is not used: its group_send writes every event to Redis
+once per connection, and it keeps no log to replay from.)
 """
 
 import asyncio
@@ -19,6 +20,8 @@ from apps.notifications.stream import StreamEvent, counter_key, entry_id_after, 
 logger = logging.getLogger(__name__)
 
 READ_BATCH = 500
+# Below the Redis client's 5 s socket timeout, or an idle blocking read counts as a failure.
+BLOCK_MS = 4000
 RECONNECT_DELAY_SECONDS = 1.0
 
 
@@ -48,7 +51,7 @@ class Hub:
         while True:
             try:
                 reply = await self.redis.xread(
-                    {stream_key(): cursor}, count=READ_BATCH, block=60_000
+                    {stream_key(): cursor}, count=READ_BATCH, block=BLOCK_MS
                 )
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
                 logger.warning("event stream unreachable; retrying")

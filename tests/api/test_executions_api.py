@@ -229,19 +229,19 @@ def test_a_templated_default_may_use_another_templated_default(alice_api, templa
 # --- listing ----------------------------------------------------------------------------------
 
 
-def test_executions_can_be_filtered_by_action(alice_api):
-    echo = make_execution("core.echo")
-    make_execution("core.noop")
+def test_executions_can_be_filtered_by_action(alice_api, alice):
+    echo = make_execution("core.echo", created_by=alice)
+    make_execution("core.noop", created_by=alice)
 
     response = alice_api.get("/api/v1/executions", {"action": "core.echo"})
 
     assert ids_in(response) == [echo.pk]
 
 
-def test_executions_can_be_filtered_by_one_or_more_statuses(alice_api):
-    running = make_execution(status=S.RUNNING)
-    failed = make_execution(status=S.FAILED)
-    make_execution(status=S.SUCCEEDED)
+def test_executions_can_be_filtered_by_one_or_more_statuses(alice_api, alice):
+    running = make_execution(status=S.RUNNING, created_by=alice)
+    failed = make_execution(status=S.FAILED, created_by=alice)
+    make_execution(status=S.SUCCEEDED, created_by=alice)
 
     one = alice_api.get("/api/v1/executions", {"status": "running"})
     two = alice_api.get("/api/v1/executions?status=running&status=failed")
@@ -257,19 +257,22 @@ def test_an_unknown_status_filter_is_refused(alice_api):
     assert "status" in response.json()["errors"]
 
 
-def test_executions_can_be_filtered_by_parent(alice_api):
-    parent = make_execution("core.local")
-    children = [make_execution(parent=parent), make_execution(parent=parent)]
-    make_execution()
+def test_executions_can_be_filtered_by_parent(alice_api, alice):
+    parent = make_execution("core.local", created_by=alice)
+    children = [
+        make_execution(parent=parent, created_by=alice),
+        make_execution(parent=parent, created_by=alice),
+    ]
+    make_execution(created_by=alice)
 
     response = alice_api.get("/api/v1/executions", {"parent": parent.pk})
 
     assert ids_in(response) == sorted((c.pk for c in children), reverse=True)
 
 
-def test_executions_can_be_filtered_by_request_time(alice_api):
-    old = make_execution()
-    recent = make_execution()
+def test_executions_can_be_filtered_by_request_time(alice_api, alice):
+    old = make_execution(created_by=alice)
+    recent = make_execution(created_by=alice)
     now = timezone.now()
     Execution.objects.filter(pk=old.pk).update(requested_at=now - timedelta(days=2))
     Execution.objects.filter(pk=recent.pk).update(requested_at=now - timedelta(hours=1))
@@ -282,8 +285,8 @@ def test_executions_can_be_filtered_by_request_time(alice_api):
     assert ids_in(before) == [old.pk]
 
 
-def test_paging_through_executions_shows_each_once_newest_first(alice_api):
-    created = {make_execution(status=S.SUCCEEDED).pk for _ in range(120)}
+def test_paging_through_executions_shows_each_once_newest_first(alice_api, alice):
+    created = {make_execution(status=S.SUCCEEDED, created_by=alice).pk for _ in range(120)}
 
     seen, pages = [], 0
     url = "/api/v1/executions?page_size=50"
@@ -302,20 +305,20 @@ def test_paging_through_executions_shows_each_once_newest_first(alice_api):
     assert seen == sorted(seen, reverse=True)
 
 
-def test_paging_is_not_disturbed_by_new_executions(alice_api):
-    first_batch = [make_execution().pk for _ in range(5)]
+def test_paging_is_not_disturbed_by_new_executions(alice_api, alice):
+    first_batch = [make_execution(created_by=alice).pk for _ in range(5)]
 
     first = alice_api.get("/api/v1/executions?page_size=3")
-    make_execution()
+    make_execution(created_by=alice)
     second = alice_api.get(first.json()["next"])
 
     assert ids_in(first) + ids_in(second) == sorted(first_batch, reverse=True)
 
 
-def test_paging_can_be_combined_with_filters(alice_api):
-    wanted = {make_execution("core.echo").pk for _ in range(7)}
+def test_paging_can_be_combined_with_filters(alice_api, alice):
+    wanted = {make_execution("core.echo", created_by=alice).pk for _ in range(7)}
     for _ in range(7):
-        make_execution("core.noop")
+        make_execution("core.noop", created_by=alice)
 
     seen, url = [], "/api/v1/executions?action=core.echo&page_size=3"
     while url:
@@ -324,3 +327,13 @@ def test_paging_can_be_combined_with_filters(alice_api):
         url = response.json()["next"]
 
     assert seen == sorted(wanted, reverse=True)
+
+
+def test_others_executions_are_404_and_unlisted_but_staff_see_them(alice_api, staff_api, staff):
+    theirs = make_execution("core.echo", created_by=staff)
+
+    assert ids_in(alice_api.get("/api/v1/executions")) == []
+    for path in ("", "/output"):
+        assert alice_api.get(f"/api/v1/executions/{theirs.pk}{path}").status_code == 404
+    assert alice_api.post(f"/api/v1/executions/{theirs.pk}/cancel").status_code == 404
+    assert ids_in(staff_api.get("/api/v1/executions")) == [theirs.pk]

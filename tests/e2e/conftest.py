@@ -38,13 +38,23 @@ def token_for(username: str, django_db_blocker) -> str:
 
 
 @pytest.fixture(scope="session")
-def admin_api(stack, django_db_blocker) -> Api:
-    return Api(stack.url, token=token_for("admin", django_db_blocker))
+def admin_token(stack, django_db_blocker) -> str:
+    return token_for("admin", django_db_blocker)
 
 
 @pytest.fixture(scope="session")
-def alice_api(stack, django_db_blocker) -> Api:
-    return Api(stack.url, token=token_for("alice", django_db_blocker))
+def alice_token(stack, django_db_blocker) -> str:
+    return token_for("alice", django_db_blocker)
+
+
+@pytest.fixture(scope="session")
+def admin_api(stack, admin_token) -> Api:
+    return Api(stack.url, token=admin_token)
+
+
+@pytest.fixture(scope="session")
+def alice_api(stack, alice_token) -> Api:
+    return Api(stack.url, token=alice_token)
 
 
 @pytest.fixture

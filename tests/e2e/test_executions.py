@@ -123,10 +123,10 @@ def test_cancel_stops_a_running_execution_and_keeps_partial_output(alice_api, tm
     assert canceled["finished_at"]
 
 
-def test_cancel_before_start_cancels_at_once(alice_api, live_db):
+def test_cancel_before_start_cancels_at_once(admin_api, live_db):
     execution = request_execution_without_dispatch("core.local", {"cmd": "echo never"})
 
-    response = alice_api.post(f"/api/v1/executions/{execution.pk}/cancel")
+    response = admin_api.post(f"/api/v1/executions/{execution.pk}/cancel")
 
     assert response.status_code == 202
     assert response.json()["status"] == "canceled"

@@ -46,10 +46,10 @@ def test_sigterm_lets_the_worker_finish_its_running_execution_and_exit_cleanly(
     assert finished["stdout"] == "finished\n"
 
 
-def test_execution_whose_queue_message_was_lost_is_dispatched_again(stack, alice_api, live_db):
+def test_execution_whose_queue_message_was_lost_is_dispatched_again(stack, admin_api, live_db):
     execution = request_execution_without_dispatch("core.echo", {"message": "found again"})
 
-    recovered = alice_api.wait_for(execution.pk, timeout=60)
+    recovered = admin_api.wait_for(execution.pk, timeout=60)
 
     assert recovered["status"] == "succeeded"
     assert recovered["stdout"] == "found again\n"

@@ -49,3 +49,13 @@ class ExecutionRequestSerializer(serializers.Serializer):
 
 class RerunRequestSerializer(serializers.Serializer):
     parameters = serializers.DictField(required=False, default=dict)
+
+
+class ExecutionOutputSerializer(serializers.Serializer):
+    """What an execution printed (documentation of the output endpoint's answer)."""
+
+    execution = serializers.IntegerField()
+    status = serializers.CharField()
+    stdout = serializers.CharField()
+    stderr = serializers.CharField()
+    complete = serializers.BooleanField(help_text="false while it still runs")

@@ -1,4 +1,6 @@
-from drf_spectacular.utils import extend_schema
+from channels.db import database_sync_to_async
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -7,20 +9,25 @@ from apps.core.api.pagination import NewestFirstCursorPagination
 from apps.executions import services
 from apps.executions.api.filters import ExecutionFilter
 from apps.executions.api.serializers import (
+    ExecutionOutputSerializer,
     ExecutionRequestSerializer,
     ExecutionSerializer,
     RerunRequestSerializer,
 )
 from apps.executions.models import Execution
+from apps.executions.output import follow_output, output_so_far
 
 
 class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Request executions, follow them, cancel and re-run them."""
 
-    queryset = Execution.objects.select_related("created_by")
     serializer_class = ExecutionSerializer
     filterset_class = ExecutionFilter
     pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        """Others' executions are 404, not 403, so their existence does not leak."""
+        return Execution.objects.visible_to(self.request.user).select_related("created_by")
 
     @extend_schema(request=ExecutionRequestSerializer, responses={201: ExecutionSerializer})
     def create(self, request):
@@ -38,6 +45,21 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def cancel(self, request, pk=None):
         execution = services.cancel_execution(self.get_object().pk, user=request.user)
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("follow", bool, description="stream until it finishes")],
+        responses={200: ExecutionOutputSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def output(self, request, pk=None):
+        """What the execution printed so far; with `?follow=true`, NDJSON lines as it prints
+        (`{"stream", "data"}`), ending with `{"end": true, "status"}`."""
+        execution = self.get_object()
+        if request.query_params.get("follow", "").lower() in ("1", "true", "yes"):
+            lines = follow_output(execution.pk, database_sync_to_async(services.get_execution))
+            return StreamingHttpResponse(lines, content_type="application/x-ndjson")
+        body = {"execution": execution.pk, "status": execution.status}
+        return Response({**body, **output_so_far(execution)})
 
     @extend_schema(request=RerunRequestSerializer, responses={201: ExecutionSerializer})
     @action(detail=True, methods=["post"])
