@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 
 S = ExecutionStatus
 RETRY_STATUSES = {RetryOn.FAILURE: S.FAILED, RetryOn.TIMEOUT: S.TIMEOUT}
-ANY_POLICY = ""  # cache key of "is there any enabled policy at all"
+# Cache key of "does any policy exist": while none does, finishing executions skip all the rest.
+# Disabled ones count, so that places their executions still hold are released as they end.
+ANY_POLICY = ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def load_action_policies(action_ref: str) -> ActionPolicies:
 
 def load(key: str):
     if key == ANY_POLICY:
-        return Policy.objects.enabled().exists()
+        return Policy.objects.exists()
     return load_action_policies(key)
 
 
@@ -159,19 +161,22 @@ def execution_finished(execution_id: int, status: str) -> None:
     so. Called by `transition` whenever an execution reaches a terminal status."""
     if not _policies.get(ANY_POLICY, load):
         return
+    slot_ids = list(SlotClaim.objects.filter(execution_id=execution_id).values_list("slot_id"))
+    may_retry = status in RETRY_STATUSES.values()
+    if not slot_ids and not may_retry:
+        return
     with transaction.atomic():
-        release_slots(execution_id)
-        if status in RETRY_STATUSES.values():
+        release_slots(execution_id, [slot_id for (slot_id,) in slot_ids])
+        if may_retry:
             retry_if_due(execution_id, status)
 
 
-def release_slots(execution_id: int) -> None:
-    slot_ids = list(SlotClaim.objects.filter(execution_id=execution_id).values_list("slot_id"))
+def release_slots(execution_id: int, slot_ids: list[int]) -> None:
     if not slot_ids:
         return
     slots = list(
         ConcurrencySlot.objects.select_for_update()
-        .filter(pk__in=[slot_id for (slot_id,) in slot_ids])
+        .filter(pk__in=slot_ids)
         .select_related("policy")
         .order_by("policy_id")
     )
@@ -221,7 +226,8 @@ def retry_if_due(execution_id: int, status: str) -> None:
     policy = policies_for(execution.action_ref).retry
     if policy is None or status != RETRY_STATUSES[policy.parameters["retry_on"]]:
         return
-    previous = execution.context.get("retry") or {}
+    # A re-run starts a chain of its own, though it copies the context of what it re-runs.
+    previous = {} if execution.rerun_of_id else execution.context.get("retry") or {}
     attempt = previous.get("attempt", 1)
     if attempt > policy.parameters["max_retry_count"]:
         return

@@ -10,6 +10,7 @@ from apps.executions.services import (
     claim_execution,
     finish_execution,
     request_execution,
+    rerun_execution,
 )
 from apps.packs.services import register_pack
 from apps.policies import services
@@ -160,3 +161,36 @@ def test_actions_without_policies_are_untouched():
     run_to_end(execution, S.FAILED)
     assert Execution.objects.filter(action_ref="policytest.unlimited").count() == 1
     assert not SlotClaim.objects.exists()
+
+
+def test_a_rerun_starts_a_retry_chain_of_its_own(tmp_path):
+    first = request_execution("policytest.flaky", {"counter": str(tmp_path / "count")})
+    run_to_end(first, S.FAILED)
+    second = Execution.objects.get(context__retry__of=first.pk)
+
+    rerun = rerun_execution(second.pk)
+
+    assert rerun.status == S.REQUESTED  # a re-run is not held back for the retry delay
+    run_to_end(rerun, S.FAILED)
+    retry_of_rerun = Execution.objects.get(context__retry__of=rerun.pk)
+    assert retry_of_rerun.context["retry"]["attempt"] == 2
+
+
+def test_disabling_a_policy_lets_waiters_go_and_holders_still_release_their_place():
+    running = request_execution("policytest.one_at_a_time", {})
+    waiting = request_execution("policytest.one_at_a_time", {})
+    policy = Policy.objects.get(ref="policytest.one_at_a_time.concurrency")
+
+    services.update_policy(
+        policy,
+        {
+            "resource_ref": policy.resource_ref,
+            "policy_type": policy.policy_type,
+            "parameters": policy.parameters,
+            "enabled": False,
+        },
+    )
+    assert statuses(waiting) == [S.REQUESTED]
+    run_to_end(running)
+
+    assert not SlotClaim.objects.filter(execution_id=running.pk).exists()
