@@ -69,7 +69,7 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
     announce(execution, "execution.updated")
     if target in TERMINAL:
         transaction.on_commit(partial(end_output, execution_id, target))
-        policy_enforcement.execution_finished(execution_id, target)
+        policy_enforcement.execution_finished(execution)
     return execution
 
 

@@ -9,8 +9,7 @@ so a crash can never leave a counter out of step, and any number of web processe
 can race without over-admitting. Locks are always taken in policy-id order, so admissions and
 releases touching several policies cannot deadlock each other.
 
-Actions without policies pay one cached lookup at request (`policies_for`) and, when no policy
-exists at all, one cached lookup when they finish.
+Actions without policies pay one cached lookup (`policies_for`) at request and one at the end.
 """
 
 import hashlib
@@ -36,9 +35,6 @@ logger = logging.getLogger(__name__)
 
 S = ExecutionStatus
 RETRY_STATUSES = {RetryOn.FAILURE: S.FAILED, RetryOn.TIMEOUT: S.TIMEOUT}
-# Cache key of "does any policy exist": while none does, finishing executions skip all the rest.
-# Disabled ones count, so that places their executions still hold are released as they end.
-ANY_POLICY = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,8 @@ class ActivePolicy:
 class ActionPolicies:
     concurrency: tuple[ActivePolicy, ...] = ()
     retry: ActivePolicy | None = None
+    # Disabled policies count too: places their executions still hold are released as they end.
+    has_any: bool = False
 
 
 _policies = ContentCache()
@@ -62,24 +60,19 @@ _policies = ContentCache()
 
 def load_action_policies(action_ref: str) -> ActionPolicies:
     """The enabled policies of an action, concurrency ones in lock (id) order."""
-    rows = Policy.objects.enabled().filter(resource_ref=action_ref).order_by("id")
-    active = [ActivePolicy(p.id, p.ref, p.policy_type, p.parameters) for p in rows]
+    rows = list(Policy.objects.filter(resource_ref=action_ref).order_by("id"))
+    active = [ActivePolicy(p.id, p.ref, p.policy_type, p.parameters) for p in rows if p.is_enabled]
     retry = [p for p in active if p.policy_type == PolicyType.RETRY]
     return ActionPolicies(
         concurrency=tuple(p for p in active if p.policy_type in CONCURRENCY_TYPES),
         retry=retry[-1] if retry else None,
+        has_any=bool(rows),
     )
-
-
-def load(key: str):
-    if key == ANY_POLICY:
-        return Policy.objects.exists()
-    return load_action_policies(key)
 
 
 def policies_for(action_ref: str) -> ActionPolicies:
     """The enabled policies of an action, compiled once per content version."""
-    return _policies.get(action_ref, load)
+    return _policies.get(action_ref, load_action_policies)
 
 
 def admit(execution: Execution) -> bool:
@@ -156,27 +149,25 @@ def acquire_slots(execution: Execution, policies) -> bool:
     return True
 
 
-def execution_finished(execution_id: int, status: str) -> None:
+def execution_finished(execution: Execution) -> None:
     """Free the execution's places (starting whoever waits next) and retry it if a policy says
     so. Called by `transition` whenever an execution reaches a terminal status."""
-    if not _policies.get(ANY_POLICY, load):
-        return
-    slot_ids = list(SlotClaim.objects.filter(execution_id=execution_id).values_list("slot_id"))
-    may_retry = status in RETRY_STATUSES.values()
-    if not slot_ids and not may_retry:
+    policies = policies_for(execution.action_ref)
+    if not policies.has_any:
         return
     with transaction.atomic():
-        release_slots(execution_id, [slot_id for (slot_id,) in slot_ids])
-        if may_retry:
-            retry_if_due(execution_id, status)
+        release_slots(execution.pk)
+        if policies.retry is not None:
+            retry_if_due(execution, policies.retry)
 
 
-def release_slots(execution_id: int, slot_ids: list[int]) -> None:
+def release_slots(execution_id: int) -> None:
+    slot_ids = list(SlotClaim.objects.filter(execution_id=execution_id).values_list("slot_id"))
     if not slot_ids:
         return
     slots = list(
         ConcurrencySlot.objects.select_for_update()
-        .filter(pk__in=slot_ids)
+        .filter(pk__in=[slot_id for (slot_id,) in slot_ids])
         .select_related("policy")
         .order_by("policy_id")
     )
@@ -219,12 +210,10 @@ def continue_admission(execution: Execution, *, after_policy_id: int) -> None:
         logger.info("execution_id=%s admitted after waiting", execution.pk)
 
 
-def retry_if_due(execution_id: int, status: str) -> None:
+def retry_if_due(execution: Execution, policy: ActivePolicy) -> None:
     """Request the next attempt of a failed (or timed out) execution, linked to the first in
-    `context.retry`, if the action's retry policy covers this outcome and attempts remain."""
-    execution = Execution.objects.select_related("parent", "created_by").get(pk=execution_id)
-    policy = policies_for(execution.action_ref).retry
-    if policy is None or status != RETRY_STATUSES[policy.parameters["retry_on"]]:
+    `context.retry`, if the retry policy covers this outcome and attempts remain."""
+    if execution.status != RETRY_STATUSES[policy.parameters["retry_on"]]:
         return
     # A re-run starts a chain of its own, though it copies the context of what it re-runs.
     previous = {} if execution.rerun_of_id else execution.context.get("retry") or {}
@@ -249,11 +238,11 @@ def retry_if_due(execution_id: int, status: str) -> None:
                 context={**execution.context, "retry": retry},
             )
     except AttuneError as exc:
-        logger.warning("execution_id=%s not retried: %s", execution_id, exc.detail)
+        logger.warning("execution_id=%s not retried: %s", execution.pk, exc.detail)
         return
     logger.info(
         "execution_id=%s retried as execution_id=%s (attempt %s)",
-        execution_id,
+        execution.pk,
         attempt_execution.pk,
         attempt + 1,
     )
