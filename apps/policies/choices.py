@@ -20,3 +20,4 @@ class ThresholdAction(models.TextChoices):
 class RetryOn(models.TextChoices):
     FAILURE = "failure"
     TIMEOUT = "timeout"
+    ABANDONED = "abandoned"  # Attune's addition: the worker running it died

@@ -34,7 +34,11 @@ from apps.policies.models import ConcurrencySlot, Policy, SlotClaim
 logger = logging.getLogger(__name__)
 
 S = ExecutionStatus
-RETRY_STATUSES = {RetryOn.FAILURE: S.FAILED, RetryOn.TIMEOUT: S.TIMEOUT}
+RETRY_STATUSES = {
+    RetryOn.FAILURE: S.FAILED,
+    RetryOn.TIMEOUT: S.TIMEOUT,
+    RetryOn.ABANDONED: S.ABANDONED,
+}
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,9 @@ def continue_admission(execution: Execution, *, after_policy_id: int) -> None:
 def retry_if_due(execution: Execution, policy: ActivePolicy) -> None:
     """Request the next attempt of a failed (or timed out) execution, linked to the first in
     `context.retry`, if the retry policy covers this outcome and attempts remain."""
-    if execution.status != RETRY_STATUSES[policy.parameters["retry_on"]]:
+    retry_on = policy.parameters["retry_on"]
+    outcomes = retry_on if isinstance(retry_on, list) else [retry_on]
+    if execution.status not in {RETRY_STATUSES[outcome] for outcome in outcomes}:
         return
     # A re-run starts a chain of its own, though it copies the context of what it re-runs.
     previous = {} if execution.rerun_of_id else execution.context.get("retry") or {}

@@ -47,6 +47,17 @@ def one_of(*choices: str):
     return check
 
 
+RETRY_OUTCOMES = ("failure", "timeout", "abandoned")
+
+
+def retry_outcomes(value):
+    """StackStorm's single outcome, or a list of them."""
+    outcomes = value if isinstance(value, list) else [value]
+    if not outcomes or any(outcome not in RETRY_OUTCOMES for outcome in outcomes):
+        return f"must be one of {', '.join(RETRY_OUTCOMES)}, or a list of them"
+    return None
+
+
 def attribute_names(value):
     if not isinstance(value, list) or not value:
         return "must be a non-empty list of parameter names"
@@ -64,7 +75,7 @@ POLICY_PARAMETERS = {
     "action.concurrency": CONCURRENCY_PARAMETERS,
     "action.concurrency.attr": {**CONCURRENCY_PARAMETERS, "attributes": (..., attribute_names)},
     "action.retry": {
-        "retry_on": ("failure", one_of("failure", "timeout")),
+        "retry_on": ("failure", retry_outcomes),
         "max_retry_count": (2, integer(0)),
         "delay": (0, number(0)),
         "backoff": (1, number(1)),

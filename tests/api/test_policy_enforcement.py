@@ -1,7 +1,10 @@
 """Policy enforcement through the execution services, in one process against the database:
 who is admitted, delayed, canceled, started next, and retried."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.executions.choices import ExecutionStatus as S
 from apps.executions.models import Execution
@@ -9,6 +12,7 @@ from apps.executions.services import (
     cancel_execution,
     claim_execution,
     finish_execution,
+    reap_abandoned_executions,
     request_execution,
     rerun_execution,
 )
@@ -194,3 +198,24 @@ def test_disabling_a_policy_lets_waiters_go_and_holders_still_release_their_plac
     run_to_end(running)
 
     assert not SlotClaim.objects.filter(execution_id=running.pk).exists()
+
+
+def test_executions_of_a_dead_worker_are_retried_when_the_policy_lists_abandoned():
+    policy = Policy.objects.get(ref="policytest.always_fails.retry")
+    services.update_policy(
+        policy,
+        {
+            "resource_ref": policy.resource_ref,
+            "policy_type": policy.policy_type,
+            "parameters": {"retry_on": ["failure", "abandoned"], "max_retry_count": 1},
+        },
+    )
+    lost = request_execution("policytest.always_fails", {"counter": "/nonexistent/n"})
+    claim_execution(lost.pk, "dead-worker")
+    Execution.objects.filter(pk=lost.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    assert reap_abandoned_executions() == [lost.pk]
+
+    retry = Execution.objects.get(context__retry__of=lost.pk)
+    assert retry.status == S.REQUESTED
+    assert retry.context["retry"]["attempt"] == 2

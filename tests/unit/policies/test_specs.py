@@ -96,3 +96,14 @@ def test_booleans_are_not_numbers():
     )
 
     assert fields_of(errors) == ["parameters.backoff", "parameters.max_retry_count"]
+
+
+def test_retry_on_takes_one_outcome_or_a_list_of_them():
+    base = {"name": "x", "resource_ref": "pack.x", "policy_type": "action.retry"}
+
+    listed, errors = parse({**base, "parameters": {"retry_on": ["failure", "abandoned"]}})
+    assert errors == []
+    assert listed.parameters["retry_on"] == ["failure", "abandoned"]
+    for bad in ("success", [], ["failure", "maybe"]):
+        _, errors = parse({**base, "parameters": {"retry_on": bad}})
+        assert fields_of(errors) == ["parameters.retry_on"], bad
