@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.core.cache import ContentCache
@@ -55,8 +56,8 @@ class ActivePolicy:
 class ActionPolicies:
     concurrency: tuple[ActivePolicy, ...] = ()
     retry: ActivePolicy | None = None
-    # Disabled policies count too: places their executions still hold are released as they end.
-    has_any: bool = False
+    # Also true while they are disabled: places their executions hold are released as they end.
+    has_concurrency_policies: bool = False
 
 
 _policies = ContentCache()
@@ -70,7 +71,7 @@ def load_action_policies(action_ref: str) -> ActionPolicies:
     return ActionPolicies(
         concurrency=tuple(p for p in active if p.policy_type in CONCURRENCY_TYPES),
         retry=retry[-1] if retry else None,
-        has_any=bool(rows),
+        has_concurrency_policies=any(p.policy_type in CONCURRENCY_TYPES for p in rows),
     )
 
 
@@ -115,38 +116,35 @@ def locked_slot(policy: ActivePolicy, execution: Execution) -> ConcurrencySlot:
     return slot
 
 
-def has_room(slot: ConcurrencySlot, threshold: int, claim: SlotClaim | None) -> bool:
-    """A place is free and nobody who came earlier waits for it."""
-    waiting = slot.claims.filter(is_holding=False)
-    if claim is not None:
-        waiting = waiting.filter(id__lt=claim.id)
-    return slot.claims.filter(is_holding=True).count() < threshold and not waiting.exists()
+def occupancy(slot: ConcurrencySlot) -> tuple[int, int]:
+    """How many executions hold a place in the slot, and how many wait in line."""
+    counts = slot.claims.aggregate(
+        holding=Count("id", filter=Q(is_holding=True)),
+        waiting=Count("id", filter=Q(is_holding=False)),
+    )
+    return counts["holding"], counts["waiting"]
 
 
 def acquire_slots(execution: Execution, policies) -> bool:
     """Take a place in the slot of every policy, in policy order; True if all were taken.
 
-    At the first full slot the policy decides: `cancel` cancels the execution, `delay` (the
-    default) leaves it `delayed`, waiting in line there until a place frees up.
+    The execution has no claim in these slots yet: it is new, or it was just granted a place
+    in the slot of the policy before them (it only ever waits in one line at a time). At the
+    first full slot, or one where others already wait, the policy decides: `cancel` cancels
+    the execution, `delay` (the default) leaves it `delayed`, waiting in line there.
     """
     for policy in policies:
         slot = locked_slot(policy, execution)
-        claim = SlotClaim.objects.filter(slot=slot, execution=execution).first()
-        if claim is not None and claim.is_holding:
-            continue
-        if has_room(slot, policy.parameters["threshold"], claim):
-            if claim is None:
-                SlotClaim.objects.create(slot=slot, execution=execution, is_holding=True)
-            else:
-                SlotClaim.objects.filter(pk=claim.pk).update(is_holding=True)
+        holding, waiting = occupancy(slot)
+        if holding < policy.parameters["threshold"] and not waiting:
+            SlotClaim.objects.create(slot=slot, execution=execution, is_holding=True)
             continue
         if policy.parameters["action"] == ThresholdAction.CANCEL:
             reason = f"canceled by policy {policy.ref}: {policy.parameters['threshold']} running"
             executions.transition(execution.pk, S.CANCELED, error=reason)
             logger.info("execution_id=%s canceled by policy=%s", execution.pk, policy.ref)
             return False
-        if claim is None:
-            SlotClaim.objects.create(slot=slot, execution=execution, is_holding=False)
+        SlotClaim.objects.create(slot=slot, execution=execution, is_holding=False)
         executions.transition(execution.pk, S.DELAYED, only_from=[S.REQUESTED])
         logger.info("execution_id=%s delayed by policy=%s", execution.pk, policy.ref)
         return False
@@ -157,24 +155,32 @@ def execution_finished(execution: Execution) -> None:
     """Free the execution's places (starting whoever waits next) and retry it if a policy says
     so. Called by `transition` whenever an execution reaches a terminal status."""
     policies = policies_for(execution.action_ref)
-    if not policies.has_any:
+    retry = policies.retry if policies.retry and retries(policies.retry, execution) else None
+    if not policies.has_concurrency_policies and retry is None:
         return
-    with transaction.atomic():
-        release_slots(execution.pk)
-        if policies.retry is not None:
-            retry_if_due(execution, policies.retry)
+    with transaction.atomic(savepoint=False):
+        if policies.has_concurrency_policies:
+            release_slots(execution.pk)
+        if retry is not None:
+            retry_if_due(execution, retry)
+
+
+def retries(policy: ActivePolicy, execution: Execution) -> bool:
+    """The retry policy covers how the execution ended."""
+    retry_on = policy.parameters["retry_on"]
+    outcomes = retry_on if isinstance(retry_on, list) else [retry_on]
+    return execution.status in {RETRY_STATUSES[outcome] for outcome in outcomes}
 
 
 def release_slots(execution_id: int) -> None:
-    slot_ids = list(SlotClaim.objects.filter(execution_id=execution_id).values_list("slot_id"))
-    if not slot_ids:
-        return
     slots = list(
-        ConcurrencySlot.objects.select_for_update()
-        .filter(pk__in=[slot_id for (slot_id,) in slot_ids])
+        ConcurrencySlot.objects.select_for_update(of=("self",))
+        .filter(claims__execution_id=execution_id)
         .select_related("policy")
         .order_by("policy_id")
     )
+    if not slots:
+        return
     SlotClaim.objects.filter(execution_id=execution_id).delete()
     for slot in slots:
         start_next_in_line(slot)
@@ -184,10 +190,11 @@ def start_next_in_line(slot: ConcurrencySlot) -> None:
     """Give the free places of a locked slot to the executions waiting longest, and queue those
     that now hold every place they need; the finishing execution drives this, no polling."""
     threshold = slot.policy.parameters.get("threshold", 0)
-    while slot.claims.filter(is_holding=True).count() < threshold:
-        claim = slot.claims.filter(is_holding=False).order_by("id").first()
-        if claim is None:
+    while True:
+        holding, waiting = occupancy(slot)
+        if holding >= threshold or not waiting:
             return
+        claim = slot.claims.filter(is_holding=False).order_by("id").first()
         SlotClaim.objects.filter(pk=claim.pk).update(is_holding=True)
         # Skip an execution whose row another transaction holds (being canceled right now):
         # waiting for it could deadlock with that transaction, which frees the place itself.
@@ -216,11 +223,7 @@ def continue_admission(execution: Execution, *, after_policy_id: int) -> None:
 
 def retry_if_due(execution: Execution, policy: ActivePolicy) -> None:
     """Request the next attempt of a failed (or timed out) execution, linked to the first in
-    `context.retry`, if the retry policy covers this outcome and attempts remain."""
-    retry_on = policy.parameters["retry_on"]
-    outcomes = retry_on if isinstance(retry_on, list) else [retry_on]
-    if execution.status not in {RETRY_STATUSES[outcome] for outcome in outcomes}:
-        return
+    `context.retry`, while attempts remain."""
     # A re-run starts a chain of its own, though it copies the context of what it re-runs.
     previous = {} if execution.rerun_of_id else execution.context.get("retry") or {}
     attempt = previous.get("attempt", 1)

@@ -98,6 +98,8 @@ def after_save(policy: Policy) -> None:
         enforcement.fill_free_places(policy)
     else:
         enforcement.release_waiters(policy)
+    if policy.policy_type not in CONCURRENCY_TYPES:
+        policy.slots.all().delete()  # it no longer counts places (its type changed)
     bump_content_version()
 
 
