@@ -140,7 +140,8 @@ def acquire_slots(execution: Execution, policies) -> bool:
             SlotClaim.objects.create(slot=slot, execution=execution, is_holding=True)
             continue
         if policy.parameters["action"] == ThresholdAction.CANCEL:
-            reason = f"canceled by policy {policy.ref}: {policy.parameters['threshold']} running"
+            threshold = policy.parameters["threshold"]
+            reason = f"canceled by policy {policy.ref}: its threshold of {threshold} is reached"
             executions.transition(execution.pk, S.CANCELED, error=reason)
             logger.info("execution_id=%s canceled by policy=%s", execution.pk, policy.ref)
             return False
