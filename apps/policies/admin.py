@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import Count, Q
 
 from apps.policies import services
 from apps.policies.models import ConcurrencySlot, Policy, SlotClaim
@@ -78,10 +79,21 @@ class ConcurrencySlotAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="holding")
-    def holding(self, slot):
-        return slot.claims.filter(is_holding=True).count()
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("policy")
+            .annotate(
+                holding_count=Count("claims", filter=Q(claims__is_holding=True)),
+                waiting_count=Count("claims", filter=Q(claims__is_holding=False)),
+            )
+        )
 
-    @admin.display(description="waiting")
+    @admin.display(description="holding", ordering="holding_count")
+    def holding(self, slot):
+        return slot.holding_count
+
+    @admin.display(description="waiting", ordering="waiting_count")
     def waiting(self, slot):
-        return slot.claims.filter(is_holding=False).count()
+        return slot.waiting_count
