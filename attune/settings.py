@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.webhooks",
     "apps.sensors",
     "apps.notifications",
+    "apps.policies",
 ]
 
 MIDDLEWARE = [

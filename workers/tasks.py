@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from apps.executions import services
+from apps.policies.enforcement import recover_policy_executions
 from apps.rules import engine, timers
 from apps.triggers.services import redispatch_pending_instances
 from workers import executor
@@ -25,6 +26,7 @@ def redispatch_requested() -> None:
     """Queue again executions and trigger instances whose message was lost."""
     services.redispatch_requested_executions()
     redispatch_pending_instances()
+    recover_policy_executions()
 
 
 @shared_task(name="attune.process_trigger_instance", acks_late=True)

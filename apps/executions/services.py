@@ -27,6 +27,7 @@ from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus, s
 from apps.executions.events import announce
 from apps.executions.models import Execution
 from apps.executions.output import end_output
+from apps.policies import enforcement as policy_enforcement
 from apps.triggers.choices import TriggerSource
 from apps.triggers.services import dispatch_trigger, has_listeners
 
@@ -68,6 +69,7 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
     announce(execution, "execution.updated")
     if target in TERMINAL:
         transaction.on_commit(partial(end_output, execution_id, target))
+        policy_enforcement.execution_finished(execution)
     return execution
 
 
@@ -103,7 +105,8 @@ def request_execution(
             dispatched_at=timezone.now(),
         )
         announce(execution, "execution.created")  # before the worker can announce `running`
-        enqueue_on_commit(RUN_TASK, execution.pk)
+        if policy_enforcement.admit(execution):
+            enqueue_on_commit(RUN_TASK, execution.pk)
     logger.info("execution_id=%s requested action=%s", execution.pk, action.ref)
     return execution
 

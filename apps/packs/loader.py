@@ -13,6 +13,7 @@ import yaml
 
 from apps.actions.parameters import spec_errors
 from apps.actions.runner_types import RUNNER_TYPES
+from apps.policies.specs import PolicySpec, parse_policy
 from apps.rules.specs import RuleSpec, parse_rule
 
 REF_PATTERN = re.compile(r"^[a-z0-9_]+$")
@@ -68,6 +69,7 @@ class PackSpec:
     trigger_types: list[TriggerTypeSpec] = field(default_factory=list)
     rules: list[RuleSpec] = field(default_factory=list)
     sensors: list[SensorSpec] = field(default_factory=list)
+    policies: list[PolicySpec] = field(default_factory=list)
 
     def all_trigger_types(self) -> list[TriggerTypeSpec]:
         """The pack's trigger types: those in triggers/ and those its sensors declare."""
@@ -114,9 +116,27 @@ def load_pack(root: Path) -> PackSpec:
         rule = parse_rule(data, relative, errors) if data is not None else None
         if rule is not None:
             pack.rules.append(rule)
+    pack.policies = load_policies(root, errors)
     if errors:
         raise PackInvalid(errors)
     return pack
+
+
+def load_policies(root: Path, errors: list[dict]) -> list[PolicySpec]:
+    """The pack's policies/*.yaml, each name once."""
+    policies, seen = [], {}
+    for path in metadata_files(root, "policies"):
+        relative = path.relative_to(root).as_posix()
+        data = read_yaml(root, relative, errors)
+        policy = parse_policy(data, relative, errors) if data is not None else None
+        if policy is None:
+            continue
+        if policy.name in seen:
+            message = f"duplicate policy name {policy.name!r} (also in {seen[policy.name]})"
+            errors.append({"file": relative, "field": "name", "message": message})
+        seen[policy.name] = relative
+        policies.append(policy)
+    return policies
 
 
 def metadata_files(root: Path, folder: str) -> list[Path]:

@@ -13,6 +13,7 @@ from apps.core.exceptions import InvalidInput, PayloadTooLarge
 from apps.packs.archive import ArchiveInvalid, build_archive, extract_archive, find_pack_root
 from apps.packs.loader import PackInvalid, PackSpec, load_pack
 from apps.packs.models import Pack, PackContent
+from apps.policies.services import sync_pack_policies
 from apps.rules.services import sync_pack_rules, trigger_errors
 from apps.sensors.services import sync_pack_sensors
 from apps.triggers.models import TriggerType
@@ -47,6 +48,7 @@ def save_registration(spec: PackSpec, archive: bytes, sha256: str, *, owner, sou
         sync_pack_sensors(pack, spec.sensors)
         check_rules(pack, spec)
         sync_pack_rules(pack, spec.rules)
+        sync_pack_policies(pack, spec.policies)
         bump_content_version()
     logger.info("registered pack=%s content=%s", pack.ref, sha256[:12])
     return pack
