@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.rules",
     "apps.webhooks",
     "apps.sensors",
+    "apps.datastore",
 ]
 
 MIDDLEWARE = [
@@ -255,6 +256,14 @@ ATTUNE_REDISPATCH_AFTER_SECONDS = env_float("ATTUNE_REDISPATCH_AFTER_SECONDS", 6
 ATTUNE_WEBHOOK_MAX_BYTES = env_int("ATTUNE_WEBHOOK_MAX_BYTES", 1024 * 1024)
 ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE", 12000)
 ATTUNE_WEBHOOK_MAX_HOPS = env_int("ATTUNE_WEBHOOK_MAX_HOPS", 10)
+# Secrets at rest: AES-256-GCM key (urlsafe base64 of 32 bytes); empty: a key file in the data
+# folder, created on first use. Old keys (comma-separated) still decrypt after a rotation.
+ATTUNE_SECRETS_KEY = env_str("ATTUNE_SECRETS_KEY", "")
+ATTUNE_SECRETS_KEY_FILE = Path(env_str("ATTUNE_SECRETS_KEY_FILE", str(DATA_DIR / "secrets.key")))
+ATTUNE_SECRETS_OLD_KEYS = [k for k in env_str("ATTUNE_SECRETS_OLD_KEYS", "").split(",") if k]
+# Where action and sensor processes reach the API (the datastore) from a worker.
+ATTUNE_API_URL = env_str("ATTUNE_API_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
+ATTUNE_KEY_PURGE_INTERVAL_SECONDS = env_float("ATTUNE_KEY_PURGE_INTERVAL_SECONDS", 3600.0)
 # Bodies larger than this are refused with 413 before anything reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ATTUNE_WEBHOOK_MAX_BYTES, 2621440)
 
@@ -266,6 +275,10 @@ CELERY_BEAT_SCHEDULE = {
     "attune.redispatch_requested": {
         "task": "attune.redispatch_requested",
         "schedule": ATTUNE_REAPER_INTERVAL_SECONDS,
+    },
+    "attune.purge_expired_keys": {
+        "task": "attune.purge_expired_keys",
+        "schedule": ATTUNE_KEY_PURGE_INTERVAL_SECONDS,
     },
 }
 
