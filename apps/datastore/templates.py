@@ -46,7 +46,7 @@ class KeyLookup:
 
     def _reveal(self, pair: KeyValuePair):
         value = decrypt_json(pair.encrypted_value, pair.encryption_context())
-        self._revealed.append(value)
+        self._revealed.extend(string_leaves(value))
         return value
 
 
@@ -54,7 +54,7 @@ class Datastore:
     """The `st2kv` template variable for one user (None: a run with no user)."""
 
     def __init__(self, user):
-        self.revealed = []  # plaintexts `decrypt_kv` produced; they must stay secret
+        self.revealed = []  # strings `decrypt_kv` produced; they must stay secret
         self.system = KeyLookup(KeyScope.SYSTEM, user, self.revealed)
         self.user = KeyLookup(KeyScope.USER, user, self.revealed)
 
@@ -67,13 +67,12 @@ def string_leaves(value) -> list[str]:
     return [value] if isinstance(value, str) else [str(value)] if value is not None else []
 
 
-def parameters_holding_secrets(values: dict, secret_names, revealed: list) -> list[str]:
-    """Names of non-secret parameters that hold a revealed secret (whole or in part).
+def parameters_holding_secrets(values: dict, secret_names, revealed: list[str]) -> list[str]:
+    """Names of non-secret parameters that hold a revealed secret string (whole or in part).
 
     Such a value would go into argv, the environment or the execution record in the clear.
     """
-    needles = {leaf for value in revealed for leaf in string_leaves(value)}
-    needles = [needle for needle in needles if len(needle) >= MIN_MASKED_LENGTH]
+    needles = [needle for needle in set(revealed) if len(needle) >= MIN_MASKED_LENGTH]
     return sorted(
         name
         for name, value in values.items()

@@ -6,7 +6,7 @@ so an event costs one lookup of its own rules, never a scan.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
+from apps.datastore.templates import Datastore
 from apps.executions.services import request_execution, runnable_action
 from apps.rules.casting import cast_to_declared_types
 from apps.rules.choices import EnforcementStatus
@@ -43,6 +44,7 @@ class Outcome:
     reason: str = ""
     criteria_results: list | None = None
     parameters: dict | None = None
+    revealed_secrets: list = field(default_factory=list)  # decrypted by `decrypt_kv`
 
 
 _rules = ContentCache()
@@ -122,6 +124,7 @@ def enforce(rule: CompiledRule, instance: TriggerInstance) -> Enforcement:
                 outcome.parameters,
                 user=rule.owner,
                 context=execution_context(rule, instance),
+                revealed_secrets=outcome.revealed_secrets,
             ).pk
     except AttuneError as exc:
         enforcement.status = EnforcementStatus.FAILED
@@ -182,8 +185,12 @@ def webhook_hops(instance: TriggerInstance) -> int:
 
 
 def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
-    """Decide whether the rule matches `payload` and render its action parameters if so."""
-    context = {"trigger": payload}
+    """Decide whether the rule matches `payload` and render its action parameters if so.
+
+    Templates may read the datastore as the rule's owner (`st2kv.system.x`, `st2kv.user.x`).
+    """
+    datastore = Datastore(rule.owner)
+    context = {"trigger": payload, "st2kv": datastore}
     result = evaluate(rule.criteria, payload, lambda pattern: render_value(pattern, context))
     details = [criterion.as_dict() for criterion in result.criteria]
     if result.error:
@@ -198,4 +205,4 @@ def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
     if action is None:
         return Outcome(EnforcementStatus.FAILED, f"action {rule.action_ref!r} does not exist")
     parameters = cast_to_declared_types(action.specs, rule.action_parameters, parameters)
-    return Outcome(EnforcementStatus.MATCHED, "", details, parameters)
+    return Outcome(EnforcementStatus.MATCHED, "", details, parameters, datastore.revealed)

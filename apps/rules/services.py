@@ -8,6 +8,7 @@ from django.db import transaction
 from apps.actions.models import Action
 from apps.core.cache import bump_content_version
 from apps.core.exceptions import InvalidInput, NotFound
+from apps.executions.masking import mask_secret_values
 from apps.rules.engine import compile_rule, evaluate_rule
 from apps.rules.models import Rule
 from apps.rules.specs import RuleSpec, parse_rule
@@ -149,5 +150,6 @@ def test_rule(ref: str, payload) -> dict:
         "status": outcome.status,
         "reason": outcome.reason,
         "criteria": outcome.criteria_results or [],
-        "parameters": outcome.parameters,
+        # Datastore secrets a template decrypted are shown masked, never in the clear.
+        "parameters": mask_secret_values(outcome.parameters, outcome.revealed_secrets),
     }

@@ -39,6 +39,8 @@ class RunRequest:
     entry_point: Path | None = None
     positions: dict = field(default_factory=dict)  # parameter name -> `position`
     context: dict = field(default_factory=dict)  # the execution's context: rule, webhook_hops ...
+    # How the action process reaches the datastore ({"url", "token"}); sent on stdin only.
+    datastore_access: dict | None = None
 
     @property
     def timeout(self) -> float | None:

@@ -31,6 +31,8 @@ class PythonScriptRunner(Runner):
             "pack_dir": str(request.pack_dir),
             "parameters": request.parameters,
             "config": {},
+            "pack": request.action_ref.split(".", 1)[0],
+            "datastore": request.datastore_access,
         }
         outcome = run_process(
             [sys.executable, "-m", "attune_sdk.wrapper"],

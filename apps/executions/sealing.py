@@ -1,0 +1,35 @@
+"""Secret parameters at rest: an execution row holds their values only encrypted.
+
+The worker opens them just before handing them to the runner (which sends them on stdin);
+every other reader sees the mask (`Execution.masked_parameters`).
+"""
+
+from apps.core.crypto import SCHEME, decrypt_json, encrypt_json
+
+
+def context_of(name: str) -> str:
+    return f"execution-parameter:{name}"
+
+
+def seal_secrets(values: dict, secret_names) -> dict:
+    """Return `values` with each secret parameter's value encrypted."""
+    return {
+        name: encrypt_json(value, context_of(name))
+        if name in secret_names and value is not None
+        else value
+        for name, value in values.items()
+    }
+
+
+def open_secrets(values: dict, secret_names) -> dict:
+    """Return `values` with each sealed secret parameter decrypted."""
+    return {
+        name: (
+            decrypt_json(value, context_of(name)) if is_sealed(name, value, secret_names) else value
+        )
+        for name, value in values.items()
+    }
+
+
+def is_sealed(name: str, value, secret_names) -> bool:
+    return name in secret_names and isinstance(value, str) and value.startswith(f"{SCHEME}:")
