@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.webhooks",
     "apps.sensors",
     "apps.datastore",
+    "apps.audit",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "attune.urls"

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.actions.parameters import SECRET_MASK
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.crypto import decrypt_json, encrypt_json
 from apps.core.exceptions import NotFound, PermissionDenied
 from apps.datastore.choices import KeyScope
@@ -154,12 +156,26 @@ def write_key(caller, scope, owner, name, fields) -> tuple[KeyValuePair, bool]:
         and (existing.expires_at <= timezone.now())
     )
     authorize(caller, "key_create" if is_new else "key_modify", scope)
+    action = AuditAction.CREATE if is_new else AuditAction.CHANGE
+    record_key_event(action, scope, owner, name, fields)
     if existing is None:
         return KeyValuePair.objects.create(name=name, scope=scope, user=owner, **fields), True
     for field, value in fields.items():
         setattr(existing, field, value)
     existing.save()
     return existing, is_new
+
+
+def record_key_event(action: str, scope: str, owner, name: str, fields: dict) -> None:
+    """Audit a key change: which key and whether it is secret, never its value."""
+    detail = {"scope": scope, "owner": getattr(owner, "username", None)}
+    if fields:
+        detail.update(is_secret=fields["is_secret"], expires_at=fields["expires_at"])
+    record_event(action, "key", f"{scope}:{name}", detail=json_safe(detail))
+
+
+def json_safe(detail: dict) -> dict:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in detail.items()}
 
 
 def check_value(value, ttl) -> None:
@@ -184,6 +200,7 @@ def delete_key(caller: KeyCaller, name: str, scope: str = KeyScope.SYSTEM) -> No
     with transaction.atomic():
         pair = find_key(caller, name, scope)
         authorize(caller, "key_delete", scope)
+        record_key_event(AuditAction.DELETE, scope, pair.user, name, {})
         pair.delete()
     logger.info("key deleted scope=%s by %s", scope, caller.label)
 

@@ -19,6 +19,8 @@ from apps.actions.parameters import (
     secret_names,
     validate_parameters,
 )
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.cache import ContentCache
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit
@@ -102,6 +104,17 @@ def request_execution(
             rerun_of=rerun_of,
             created_by=user,
             dispatched_at=timezone.now(),
+        )
+        record_event(
+            AuditAction.EXECUTE,
+            "execution",
+            execution.pk,
+            actor=user,
+            detail={
+                "action": action.ref,
+                "rule": (context or {}).get("rule"),
+                "rerun_of": getattr(rerun_of, "pk", None),
+            },
         )
         enqueue_on_commit(RUN_TASK, execution.pk)
     logger.info("execution_id=%s requested action=%s", execution.pk, action.ref)
@@ -242,6 +255,7 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
     if execution.is_terminal:
         raise Conflict(f"execution {execution_id} already finished ({execution.status})")
     with transaction.atomic():
+        record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
         if transition(execution_id, S.CANCELED, only_from=WAITING_TO_RUN, error="canceled"):
             logger.info(
                 "execution_id=%s canceled before start by user_id=%s",

@@ -6,6 +6,8 @@ import jsonschema
 from django.db import transaction
 
 from apps.actions.models import Action
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.cache import bump_content_version
 from apps.core.exceptions import InvalidInput, NotFound
 from apps.executions.masking import mask_secret_values
@@ -82,6 +84,7 @@ def create_rule(data: dict, *, owner=None, pack_ref: str = "default") -> Rule:
         apply_spec(rule, spec)
         rule.save()
         after_save(rule)
+        record_event(AuditAction.CREATE, "rule", rule.ref)
     logger.info("rule=%s created", rule.ref)
     return rule
 
@@ -93,6 +96,7 @@ def update_rule(rule: Rule, data: dict) -> Rule:
         apply_spec(rule, spec)
         rule.save()
         after_save(rule)
+        record_event(AuditAction.CHANGE, "rule", rule.ref)
     logger.info("rule=%s updated", rule.ref)
     return rule
 
@@ -102,6 +106,7 @@ def set_rule_enabled(rule: Rule, is_enabled: bool) -> Rule:
         rule.is_enabled = is_enabled
         rule.save(update_fields=["is_enabled", "updated_at"])
         after_save(rule)
+        record_event(AuditAction.CHANGE, "rule", rule.ref, detail={"enabled": is_enabled})
     logger.info("rule=%s enabled=%s", rule.ref, is_enabled)
     return rule
 
@@ -109,6 +114,7 @@ def set_rule_enabled(rule: Rule, is_enabled: bool) -> Rule:
 def delete_rule(rule: Rule) -> None:
     rule_id = rule.pk
     with transaction.atomic():
+        record_event(AuditAction.DELETE, "rule", rule.ref)
         rule.delete()
         after_delete(rule_id)
     logger.info("rule_id=%s deleted", rule_id)
