@@ -201,6 +201,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler.handle_exception",
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.IdentityRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -258,6 +259,8 @@ ATTUNE_REDISPATCH_AFTER_SECONDS = env_float("ATTUNE_REDISPATCH_AFTER_SECONDS", 6
 ATTUNE_WEBHOOK_MAX_BYTES = env_int("ATTUNE_WEBHOOK_MAX_BYTES", 1024 * 1024)
 ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE", 12000)
 ATTUNE_WEBHOOK_MAX_HOPS = env_int("ATTUNE_WEBHOOK_MAX_HOPS", 10)
+# API requests a minute per identity (user, action/sensor process, or client address); 0: off.
+ATTUNE_API_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_API_RATE_LIMIT_PER_MINUTE", 6000)
 # Secrets at rest: AES-256-GCM key (urlsafe base64 of 32 bytes); empty: a key file in the data
 # folder, created on first use. Old keys (comma-separated) still decrypt after a rotation.
 ATTUNE_SECRETS_KEY = env_str("ATTUNE_SECRETS_KEY", "")
