@@ -4,7 +4,7 @@ The worker opens them just before handing them to the runner (which sends them o
 every other reader sees the mask (`Execution.masked_parameters`).
 """
 
-from apps.core.crypto import SCHEME, decrypt_json, encrypt_json
+from apps.core.crypto import SCHEME, decrypt, decrypt_json, encrypt, encrypt_json, is_current
 
 
 def context_of(name: str) -> str:
@@ -26,6 +26,18 @@ def open_secrets(values: dict, secret_names) -> dict:
     return {
         name: (
             decrypt_json(value, context_of(name)) if is_sealed(name, value, secret_names) else value
+        )
+        for name, value in values.items()
+    }
+
+
+def reseal_secrets(values: dict, secret_names) -> dict:
+    """Return `values` with every sealed secret encrypted again with the current key."""
+    return {
+        name: (
+            encrypt(decrypt(value, context_of(name)), context_of(name))
+            if is_sealed(name, value, secret_names) and not is_current(value)
+            else value
         )
         for name, value in values.items()
     }
