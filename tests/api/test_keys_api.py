@@ -7,7 +7,10 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.datastore.models import KeyValuePair
-from tests.api.factories import make_user
+from apps.datastore.tokens import execution_token, sensor_token
+from apps.executions.choices import ExecutionStatus
+from apps.sensors.models import Sensor
+from tests.api.factories import make_execution, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +167,35 @@ def test_a_forged_process_token_is_refused(anonymous_api):
     answer = anonymous_api.get("/api/v1/keys", HTTP_X_ATTUNE_PROCESS_TOKEN="eyJ4Ijox:forged")
 
     assert answer.status_code == 401
+
+
+def test_a_process_token_works_only_while_its_execution_runs_and_only_for_keys(
+    alice, anonymous_api
+):
+    execution = make_execution(status=ExecutionStatus.RUNNING, created_by=alice)
+    headers = {"HTTP_X_ATTUNE_PROCESS_TOKEN": execution_token(execution.pk)}
+
+    written = anonymous_api.put(
+        "/api/v1/keys/mine?scope=user", {"value": 1}, format="json", **headers
+    )
+    assert written.status_code == 201
+    assert written.json()["user"] == "alice"  # the execution's user
+    assert anonymous_api.get("/api/v1/executions", **headers).status_code == 401
+    execution.status = ExecutionStatus.SUCCEEDED
+    execution.save()
+    assert anonymous_api.get("/api/v1/keys", **headers).status_code == 401
+
+
+def test_a_sensor_token_reads_system_keys_but_has_no_user_keys(anonymous_api, examples_pack):
+    sensor = Sensor.objects.create(
+        pack=examples_pack, name="S", ref="examples.S", class_name="S", entry_point="s.py"
+    )
+    headers = {"HTTP_X_ATTUNE_PROCESS_TOKEN": sensor_token(sensor.ref)}
+
+    assert anonymous_api.get("/api/v1/keys?scope=system", **headers).status_code == 200
+    refused = anonymous_api.get("/api/v1/keys/x?scope=user", **headers)
+    assert refused.status_code == 400
+    assert "runs for no user" in refused.json()["detail"]
+    sensor.is_enabled = False
+    sensor.save()
+    assert anonymous_api.get("/api/v1/keys", **headers).status_code == 401

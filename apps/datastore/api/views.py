@@ -2,7 +2,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from apps.accounts.authentication import ApiKeyAuthentication, BearerTokenAuthentication
 from apps.core.api.pagination import PagePagination
 from apps.datastore import services
 from apps.datastore.api.serializers import KeyQuerySerializer, KeySerializer, KeyWriteSerializer
@@ -19,11 +18,8 @@ SHOW = OpenApiParameter("show_secrets", bool, description="reveal secrets (staff
 class KeyViewSet(viewsets.ViewSet):
     """The datastore: `GET/PUT/DELETE /api/v1/keys/<name>?scope=system|user`, and the list."""
 
-    authentication_classes = [
-        BearerTokenAuthentication,
-        ApiKeyAuthentication,
-        ProcessTokenAuthentication,
-    ]
+    # The usual credentials, plus the process token that actions and sensors get.
+    authentication_classes = [*viewsets.ViewSet.authentication_classes, ProcessTokenAuthentication]
     permission_classes = [IsUserOrProcess]
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
