@@ -255,14 +255,15 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
     if execution.is_terminal:
         raise Conflict(f"execution {execution_id} already finished ({execution.status})")
     with transaction.atomic():
-        record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
         if transition(execution_id, S.CANCELED, only_from=WAITING_TO_RUN, error="canceled"):
+            record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
             logger.info(
                 "execution_id=%s canceled before start by user_id=%s",
                 execution_id,
                 getattr(user, "pk", None),
             )
         elif transition(execution_id, S.CANCELING, only_from=[S.RUNNING, S.PENDING, S.PAUSED]):
+            record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
             publish_on_commit(cancel_channel(), str(execution_id))
             logger.info(
                 "execution_id=%s canceling by user_id=%s", execution_id, getattr(user, "pk", None)

@@ -15,6 +15,7 @@ from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
 from apps.datastore.templates import Datastore
+from apps.executions.masking import mask_secret_values
 from apps.executions.services import request_execution, runnable_action
 from apps.rules.casting import cast_to_declared_types
 from apps.rules.choices import EnforcementStatus
@@ -192,11 +193,13 @@ def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
     datastore = Datastore(rule.owner)
     context = {"trigger": payload, "st2kv": datastore}
     result = evaluate(rule.criteria, payload, lambda pattern: render_value(pattern, context))
-    details = [criterion.as_dict() for criterion in result.criteria]
+    # A criteria pattern may have decrypted a secret: the enforcement record shows it masked.
+    details = mask_secret_values([c.as_dict() for c in result.criteria], datastore.revealed)
     if result.error:
         return Outcome(EnforcementStatus.FAILED, result.error, details)
     if not result.matched:
-        return Outcome(EnforcementStatus.NOT_MATCHED, result.reason or "", details)
+        reason = mask_secret_values(result.reason or "", datastore.revealed)
+        return Outcome(EnforcementStatus.NOT_MATCHED, reason, details)
     try:
         parameters = render_value(rule.action_parameters, context)
     except TemplateRenderError as exc:

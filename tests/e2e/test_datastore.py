@@ -242,3 +242,32 @@ def test_a_missing_key_in_an_action_default_is_a_clear_400(alice_api, admin_api,
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_secret_decrypted_in_criteria_is_masked_in_the_enforcement(admin_api, kvpack):
+    admin_api.put("/api/v1/keys/kvtest_hook_token", {"value": "hook-t0ken-value", "secret": True})
+    url = unique("kvcriteria")
+    rule = webhook_rule(
+        admin_api,
+        url,
+        {"ref": "core.noop"},
+        criteria={
+            "trigger.body.token": {
+                "type": "equals",
+                "pattern": "{{ st2kv.system.kvtest_hook_token | decrypt_kv }}",
+            }
+        },
+    )
+
+    explained = admin_api.post(
+        f"/api/v1/rules/{rule['ref']}/test", {"payload": {"body": {"token": "hook-t0ken-value"}}}
+    )
+    instance = post_webhook(admin_api, url, {"token": "wrong"}).json()["trigger_instance_id"]
+    enforcement = wait_for_enforcements(admin_api, instance, 1)[0]
+
+    assert explained.status_code == 200, explained.text
+    assert explained.json()["matched"] is True
+    assert "hook-t0ken-value" not in explained.text
+    assert enforcement["status"] == "not_matched"
+    assert "hook-t0ken-value" not in str(enforcement)
+    assert "********" in str(enforcement["criteria_results"])
