@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from apps.actions.runner_types import RUNNER_TYPES
+from apps.datastore.revealed import take_revealed
 from apps.datastore.tokens import execution_token
 from apps.executions.masking import mask_secret_values
 from apps.executions.models import Execution
@@ -57,8 +58,9 @@ def build_request(execution: Execution) -> RunRequest:
     snapshot = execution.action_snapshot
     runner_type = RUNNER_TYPES[snapshot["runner_type"]]
     runner_names = set(runner_type.parameters)
+    runner = get_runner(runner_type.name)
     pack_dir = entry_point = None
-    if get_runner(runner_type.name).needs_pack:
+    if runner.needs_pack:
         pack_dir = pack_directory(snapshot["content_sha256"])
         entry_point = pack_dir / "actions" / snapshot["entry_point"]
     values = open_secrets(execution.parameters, execution.secret_parameter_names())
@@ -78,14 +80,20 @@ def build_request(execution: Execution) -> RunRequest:
         ),
         pack_dir=pack_dir,
         entry_point=entry_point,
-        datastore_access={"url": settings.ATTUNE_API_URL, "token": execution_token(execution.pk)},
+        datastore_access=datastore_access(execution) if runner.uses_datastore else None,
     )
+
+
+def datastore_access(execution: Execution) -> dict:
+    return {"url": settings.ATTUNE_API_URL, "token": execution_token(execution.pk)}
 
 
 def record_result(execution: Execution, result: RunResult) -> None:
     names = execution.secret_parameter_names()
     values = open_secrets(execution.parameters, names)
     secrets = [values[name] for name in names if name in values]
+    if get_runner(execution.action_snapshot["runner_type"]).uses_datastore:
+        secrets += take_revealed(execution.pk)  # what the action decrypted from the datastore
     finished = finish_execution(
         execution.pk,
         result.status,

@@ -22,6 +22,7 @@ from apps.core.exceptions import NotFound, PermissionDenied
 from apps.datastore.choices import KeyScope
 from apps.datastore.exceptions import InvalidKey
 from apps.datastore.models import KeyValuePair, encryption_context
+from apps.datastore.revealed import remember_revealed
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,14 @@ LIST_SCOPES = {"all", KeyScope.SYSTEM, KeyScope.USER}
 class KeyCaller:
     """Who is asking: a user (None for a process that runs for no one) and how.
 
-    `is_process` is an action or sensor using its own token: it may decrypt the secrets it can
-    read, as StackStorm's `decrypt=True` allows actions to.
+    `is_process` is an action or sensor using its own token; `execution_id` names an action's
+    execution, so what it decrypts is masked in that execution's record.
     """
 
     user: object
     is_process: bool = False
     label: str = ""
+    execution_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -79,8 +81,12 @@ def authorize(caller: KeyCaller, permission: str, scope: str) -> None:
 
 
 def may_reveal(caller: KeyCaller, pair: KeyValuePair) -> bool:
-    """Staff, the owner of a user key, and an action or sensor may see a secret's value."""
-    if caller.is_staff or caller.is_process:
+    """Staff and the owner of a user key may see a secret's value, and so may their actions;
+    a process that runs for no one (a sensor, an ownerless pack rule's action) may too.
+
+    An action run by someone else gets no more than its user would through the API.
+    """
+    if caller.is_staff or (caller.is_process and caller.user is None):
         return True
     return pair.scope == KeyScope.USER and pair.user_id == getattr(caller.user, "pk", None)
 
@@ -215,7 +221,10 @@ def shown_value(caller: KeyCaller, pair: KeyValuePair, *, show_secrets: bool):
         raise PermissionDenied(
             f"only staff (or the owner, for user keys) may see the secret {pair.name!r}"
         )
-    return decrypt_json(pair.encrypted_value, pair.encryption_context())
+    value = decrypt_json(pair.encrypted_value, pair.encryption_context())
+    if caller.execution_id is not None:
+        remember_revealed(caller.execution_id, value)
+    return value
 
 
 def purge_expired_keys() -> int:

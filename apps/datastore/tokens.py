@@ -39,7 +39,9 @@ def caller_for_token(raw: str) -> KeyCaller | None:
         if execution is None:
             return None
         label = f"execution {execution.pk}"
-        return KeyCaller(execution.created_by, is_process=True, label=label)
+        return KeyCaller(
+            execution.created_by, is_process=True, label=label, execution_id=execution.pk
+        )
     if "sensor" in claims and Sensor.objects.enabled().filter(ref=claims["sensor"]).exists():
         return KeyCaller(None, is_process=True, label=f"sensor {claims['sensor']}")
     return None

@@ -3,6 +3,7 @@ sensor_service (T1.6), one action's writes are the next one's reads, with secret
 (T2.3), and rule and action-default templates read it with `st2kv` and `decrypt_kv`."""
 
 import hashlib
+import json
 import time
 
 import pytest
@@ -22,6 +23,14 @@ def kvpack(stack, django_db_blocker):
 
 def call(method: str, *args, **kwargs) -> dict:
     return {"method": method, "args": list(args), "kwargs": kwargs}
+
+
+def digest(request: dict) -> dict:
+    return {**request, "digest": True}
+
+
+def json_digest(value) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
 
 
 def run_kv(api, *calls) -> list:
@@ -75,24 +84,46 @@ def test_python_action_keys_are_pack_local_by_default_and_listed_by_prefix(alice
     assert alice_api.get(f"/api/v1/keys/kvpack.Kv:{prefix}.a").json()["value"] == 1
 
 
-def test_an_action_decrypts_a_secret_only_when_it_asks_and_stores_secrets_encrypted(
-    alice_api, admin_api, kvpack
-):
+def test_an_action_decrypts_a_secret_only_when_it_asks_and_its_record_masks_it(admin_api, kvpack):
     name = unique("secret")
-    answers = run_kv(
-        alice_api,
-        call("set_value", name, "pa55-w0rd-value", local=False, encrypt=True),
-        call("get_value", name, local=False),
-        call("get_value", name, local=False, decrypt=True),
-        call("list_values", local=False, prefix=name, decrypt=True),
+    admin_api.put(f"/api/v1/keys/{name}", {"value": "pa55-w0rd-value", "secret": True})
+    execution = admin_api.run_and_wait(
+        "kvpack.kv",
+        calls=[
+            call("get_value", name, local=False),
+            digest(call("get_value", name, local=False, decrypt=True)),
+            call("get_value", name, local=False, decrypt=True),
+            call("list_values", local=False, prefix=name, decrypt=True),
+            call("set_value", f"{name}.new", "written-encrypted", local=False, encrypt=True),
+        ],
     )
 
-    assert answers[1] == "********"
-    assert answers[2] == "pa55-w0rd-value"
-    assert answers[3] == [{"name": name, "value": "pa55-w0rd-value", "secret": True}]
-    # alice is not staff: through the API she sees the mask and may not reveal it.
-    assert alice_api.get(f"/api/v1/keys/{name}").json()["value"] == "********"
-    assert alice_api.get(f"/api/v1/keys/{name}?show_secrets=true").status_code == 403
+    assert execution["status"] == "succeeded", execution["stderr"]
+    answers = execution["result"]["result"]
+    assert answers[0] == "********"  # not asked to decrypt
+    assert answers[1] == json_digest("pa55-w0rd-value")  # the action did get the plaintext
+    assert answers[2] == "********"  # ... but returned as it is, the record masks it
+    assert answers[3] == [{"name": name, "value": "********", "secret": True}]
+    assert "pa55-w0rd-value" not in repr(execution)
+    written = admin_api.get(f"/api/v1/keys/{name}.new?show_secrets=true").json()
+    assert (written["secret"], written["value"]) == (True, "written-encrypted")
+
+
+def test_an_action_decrypts_no_more_than_its_user_could(alice_api, admin_api, kvpack):
+    name = unique("admins")
+    admin_api.put(f"/api/v1/keys/{name}", {"value": "admin-only-pw", "secret": True})
+    alice_api.put(f"/api/v1/keys/{name}?scope=user", {"value": "alice-own-pw", "secret": True})
+
+    own_key = call("get_value", name, local=False, scope="user", decrypt=True)
+    own = alice_api.run_and_wait("kvpack.kv", calls=[digest(own_key)])
+    system = alice_api.run_and_wait(
+        "kvpack.kv", calls=[call("get_value", name, local=False, decrypt=True)]
+    )
+
+    assert own["result"]["result"] == [json_digest("alice-own-pw")]
+    assert system["status"] == "failed"
+    assert "datastore answered 403" in system["error"]
+    assert "admin-only-pw" not in repr(system)
 
 
 def test_user_scope_in_an_action_is_the_user_who_ran_it(alice_api, admin_api, kvpack):
@@ -111,15 +142,15 @@ def test_action_b_reads_what_action_a_wrote_until_its_ttl_expires(alice_api, kvp
     run_kv(
         alice_api,
         call("set_value", name, {"build": 42}, local=False, ttl=2),
-        call("set_value", f"{name}.pw", "s3cr3t-build-key", local=False, encrypt=True),
+        call("set_value", name, "s3cr3t-build-key", local=False, scope="user", encrypt=True),
     )
 
     read = run_kv(
         alice_api,
         call("get_value", name, local=False),
-        call("get_value", f"{name}.pw", local=False, decrypt=True),
+        digest(call("get_value", name, local=False, scope="user", decrypt=True)),
     )
-    assert read == [{"build": 42}, "s3cr3t-build-key"]
+    assert read == [{"build": 42}, json_digest("s3cr3t-build-key")]
 
     expires_at = alice_api.get(f"/api/v1/keys/{name}").json()["expires_at"]
     assert expires_at is not None

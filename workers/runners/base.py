@@ -72,6 +72,7 @@ class Runner:
 
     name: ClassVar[str]
     needs_pack: ClassVar[bool] = False
+    uses_datastore: ClassVar[bool] = False  # its process gets a datastore token
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
         raise NotImplementedError

@@ -23,6 +23,7 @@ class PythonScriptRunner(Runner):
 
     name = "python-script"
     needs_pack = True
+    uses_datastore = True
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
         payload = {
