@@ -73,6 +73,8 @@ def parameters_holding_secrets(values: dict, secret_names, revealed: list[str]) 
     Such a value would go into argv, the environment or the execution record in the clear.
     """
     needles = [needle for needle in set(revealed) if len(needle) >= MIN_MASKED_LENGTH]
+    if not needles:
+        return []
     return sorted(
         name
         for name, value in values.items()
