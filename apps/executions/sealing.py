@@ -32,15 +32,19 @@ def open_secrets(values: dict, secret_names) -> dict:
 
 
 def reseal_secrets(values: dict, secret_names) -> dict:
-    """Return `values` with every sealed secret encrypted again with the current key."""
-    return {
-        name: (
-            encrypt(decrypt(value, context_of(name)), context_of(name))
-            if is_sealed(name, value, secret_names) and not is_current(value)
-            else value
-        )
-        for name, value in values.items()
-    }
+    """Return `values` with every secret sealed with the current key (rows written before
+    sealing existed hold plaintext: they are sealed now)."""
+    return {name: reseal(name, value, secret_names) for name, value in values.items()}
+
+
+def reseal(name: str, value, secret_names):
+    if name not in secret_names or value is None:
+        return value
+    if not is_sealed(name, value, secret_names):
+        return encrypt_json(value, context_of(name))
+    if is_current(value):
+        return value
+    return encrypt(decrypt(value, context_of(name)), context_of(name))
 
 
 def is_sealed(name: str, value, secret_names) -> bool:

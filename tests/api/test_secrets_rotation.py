@@ -45,3 +45,19 @@ def test_rotation_re_encrypts_keys_and_execution_parameters(
     names = execution.secret_parameter_names()
     assert open_secrets(execution.parameters, names)["password"] == "param-pw-value"
     assert open_secrets(execution.supplied_parameters, names)["password"] == "param-pw-value"
+
+
+def test_rotation_seals_secret_parameters_recorded_in_plaintext(old_key, examples_pack):
+    created = Execution.objects.create(
+        action_ref="examples.args",
+        action_snapshot={"secret_parameters": ["password"]},
+        parameters={"password": "legacy-plain-pw", "mode": "fast"},
+        supplied_parameters={"password": "legacy-plain-pw"},
+    )
+
+    call_command("rotate_secrets_key", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    execution = Execution.objects.get(pk=created.pk)
+    assert "legacy-plain-pw" not in repr((execution.parameters, execution.supplied_parameters))
+    assert execution.parameters["mode"] == "fast"
+    assert open_secrets(execution.parameters, ["password"])["password"] == "legacy-plain-pw"

@@ -13,9 +13,10 @@ BATCH = 500
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt datastore secrets and secret execution parameters with ATTUNE_SECRETS_KEY. "
-        "Rotate by moving the old key into ATTUNE_SECRETS_OLD_KEYS, setting the new one, running "
-        "this, then dropping the old key."
+        "Re-encrypt datastore secrets and secret execution parameters with ATTUNE_SECRETS_KEY "
+        "(and seal secret parameters of executions recorded before they were sealed). Rotate by "
+        "moving the old key into ATTUNE_SECRETS_OLD_KEYS, setting the new one, running this, "
+        "then dropping the old key."
     )
 
     def handle(self, *args, **options):
