@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.datastore.models import KeyValuePair
+from apps.datastore.services import purge_expired_keys
 from apps.datastore.tokens import execution_token, sensor_token
 from apps.executions.choices import ExecutionStatus
 from apps.sensors.models import Sensor
@@ -199,3 +200,13 @@ def test_a_sensor_token_reads_system_keys_but_has_no_user_keys(anonymous_api, ex
     sensor.is_enabled = False
     sensor.save()
     assert anonymous_api.get("/api/v1/keys", **headers).status_code == 401
+
+
+def test_the_purge_frees_expired_keys_only(alice_api):
+    put(alice_api, "old", {"value": 1, "ttl": 60})
+    put(alice_api, "young", {"value": 2, "ttl": 60})
+    put(alice_api, "forever", {"value": 3})
+    KeyValuePair.objects.filter(name="old").update(expires_at=timezone.now())
+
+    assert purge_expired_keys() == 1
+    assert sorted(KeyValuePair.objects.values_list("name", flat=True)) == ["forever", "young"]
