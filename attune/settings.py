@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "apps.sensors",
     "apps.notifications",
     "apps.policies",
+    "apps.datastore",
+    "apps.audit",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "attune.urls"
@@ -199,6 +202,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler.handle_exception",
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.IdentityRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -255,7 +259,16 @@ ATTUNE_WEBHOOK_MAX_HOPS = env_int("ATTUNE_WEBHOOK_MAX_HOPS", 10)
 ATTUNE_STREAM_RETENTION = env_int("ATTUNE_STREAM_RETENTION", 10000)
 ATTUNE_WS_QUEUE_SIZE = env_int("ATTUNE_WS_QUEUE_SIZE", 1000)
 ATTUNE_WS_HEARTBEAT_SECONDS = env_float("ATTUNE_WS_HEARTBEAT_SECONDS", 20.0)
-ATTUNE_OUTPUT_RETENTION_SECONDS = env_int("ATTUNE_OUTPUT_RETENTION_SECONDS", 3600)
+# API requests a minute per identity (user, action/sensor process, or client address); 0: off.
+ATTUNE_API_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_API_RATE_LIMIT_PER_MINUTE", 6000)
+# Secrets at rest: AES-256-GCM key (urlsafe base64 of 32 bytes); empty: a key file in the data
+# folder, created on first use. Old keys (comma-separated) still decrypt after a rotation.
+ATTUNE_SECRETS_KEY = env_str("ATTUNE_SECRETS_KEY", "")
+ATTUNE_SECRETS_KEY_FILE = Path(env_str("ATTUNE_SECRETS_KEY_FILE", str(DATA_DIR / "secrets.key")))
+ATTUNE_SECRETS_OLD_KEYS = [k for k in env_str("ATTUNE_SECRETS_OLD_KEYS", "").split(",") if k]
+# Where action and sensor processes reach the API (the datastore) from a worker.
+ATTUNE_API_URL = env_str("ATTUNE_API_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
+ATTUNE_KEY_PURGE_INTERVAL_SECONDS = env_float("ATTUNE_KEY_PURGE_INTERVAL_SECONDS", 3600.0)
 # Bodies larger than this are refused with 413 before anything reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ATTUNE_WEBHOOK_MAX_BYTES, 2621440)
 
@@ -267,6 +280,10 @@ CELERY_BEAT_SCHEDULE = {
     "attune.redispatch_requested": {
         "task": "attune.redispatch_requested",
         "schedule": ATTUNE_REAPER_INTERVAL_SECONDS,
+    },
+    "attune.purge_expired_keys": {
+        "task": "attune.purge_expired_keys",
+        "schedule": ATTUNE_KEY_PURGE_INTERVAL_SECONDS,
     },
 }
 

@@ -15,6 +15,8 @@ api_v1 = [
     path("", include("apps.rules.api.urls")),
     path("", include("apps.sensors.api.urls")),
     path("", include("apps.policies.api.urls")),
+    path("", include("apps.datastore.api.urls")),
+    path("", include("apps.audit.api.urls")),
 ]
 
 urlpatterns = [

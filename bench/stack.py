@@ -145,6 +145,8 @@ def prepare_environment(settings_module: str = "attune.settings") -> BenchEnv:
         "ATTUNE_REDIS_PREFIX": env.redis_prefix,
         "ATTUNE_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
+        # Benchmarks drive the API as one user far faster than the default per-user limit.
+        "ATTUNE_API_RATE_LIMIT_PER_MINUTE": "0",
     }
     os.environ.pop("CELERY_BROKER_URL", None)  # the broker is the Redis above, prefixed
     os.environ.update(overrides)

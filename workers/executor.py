@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from apps.actions.runner_types import RUNNER_TYPES
+from apps.datastore.revealed import take_revealed
+from apps.datastore.tokens import execution_token
 from apps.executions.masking import mask_secret_values
 from apps.executions.models import Execution
 from apps.executions.output import OutputRecorder
+from apps.executions.sealing import open_secrets
 from apps.executions.services import claim_execution, finish_execution, record_heartbeat
 from workers.cancellation import watch_for_cancel
 from workers.pack_cache import pack_directory
@@ -65,16 +68,18 @@ def build_request(execution: Execution) -> RunRequest:
     snapshot = execution.action_snapshot
     runner_type = RUNNER_TYPES[snapshot["runner_type"]]
     runner_names = set(runner_type.parameters)
+    runner = get_runner(runner_type.name)
     pack_dir = entry_point = None
-    if get_runner(runner_type.name).needs_pack:
+    if runner.needs_pack:
         pack_dir = pack_directory(snapshot["content_sha256"])
         entry_point = pack_dir / "actions" / snapshot["entry_point"]
+    values = open_secrets(execution.parameters, execution.secret_parameter_names())
     return RunRequest(
         execution_id=execution.pk,
         action_ref=execution.action_ref,
         runner_type=runner_type.name,
-        parameters={k: v for k, v in execution.parameters.items() if k not in runner_names},
-        runner_parameters={k: v for k, v in execution.parameters.items() if k in runner_names},
+        parameters={k: v for k, v in values.items() if k not in runner_names},
+        runner_parameters={k: v for k, v in values.items() if k in runner_names},
         secret_parameters=frozenset(snapshot.get("secret_parameters", [])),
         positions=snapshot.get("positions", {}),
         context=execution.context or {},
@@ -85,19 +90,24 @@ def build_request(execution: Execution) -> RunRequest:
         ),
         pack_dir=pack_dir,
         entry_point=entry_point,
+        datastore_access=datastore_access(execution) if runner.uses_datastore else None,
     )
 
 
+def datastore_access(execution: Execution) -> dict:
+    return {"url": settings.ATTUNE_API_URL, "token": execution_token(execution.pk)}
+
+
 def secret_values(execution: Execution) -> list:
-    return [
-        execution.parameters[name]
-        for name in execution.secret_parameter_names()
-        if name in execution.parameters
-    ]
+    names = execution.secret_parameter_names()
+    values = open_secrets(execution.parameters, names)
+    return [values[name] for name in names if name in values]
 
 
 def record_result(execution: Execution, result: RunResult) -> None:
     secrets = secret_values(execution)
+    if get_runner(execution.action_snapshot["runner_type"]).uses_datastore:
+        secrets += take_revealed(execution.pk)  # what the action decrypted from the datastore
     finished = finish_execution(
         execution.pk,
         result.status,

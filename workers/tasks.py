@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from apps.datastore.services import purge_expired_keys
 from apps.executions import services
 from apps.policies.enforcement import recover_policy_executions
 from apps.rules import engine, timers
@@ -39,3 +40,9 @@ def process_trigger_instance(instance_id: int) -> None:
 def fire_timer(rule_id: int, scheduled_at: str | None = None) -> None:
     """Dispatch one tick of a timer rule (a repeated date tick does nothing)."""
     timers.fire_timer(rule_id, scheduled_at)
+
+
+@shared_task(name="attune.purge_expired_keys")
+def purge_expired_datastore_keys() -> None:
+    """Delete expired datastore keys (only for space: reads already skip them)."""
+    purge_expired_keys()

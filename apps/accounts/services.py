@@ -5,9 +5,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey, Token, hash_secret, new_secret
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.exceptions import AttuneError
 
 logger = logging.getLogger(__name__)
@@ -30,13 +33,17 @@ def login(username: str, password: str) -> tuple[str, Token]:
     raw = new_secret("att")
     expires_at = timezone.now() + timedelta(seconds=settings.ATTUNE_TOKEN_TTL_SECONDS)
     token = Token.objects.create(user=user, key_hash=hash_secret(raw), expires_at=expires_at)
+    record_event(AuditAction.LOGIN, "user", user.pk, actor=user, detail={"token_id": token.pk})
     logger.info("login user_id=%s token_id=%s", user.pk, token.pk)
     return raw, token
 
 
 def revoke_token(raw: str) -> None:
     """Revoke a bearer token (logout)."""
-    Token.objects.filter(key_hash=hash_secret(raw)).update(revoked_at=timezone.now())
+    token = Token.objects.filter(key_hash=hash_secret(raw), revoked_at__isnull=True).first()
+    if token is not None:
+        Token.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        record_event(AuditAction.LOGOUT, "user", token.user_id, detail={"token_id": token.pk})
 
 
 def user_for_token(raw: str):
@@ -50,7 +57,24 @@ def create_api_key(user, name: str) -> tuple[str, ApiKey]:
     api_key = ApiKey.objects.create(
         user=user, name=name, key_hash=hash_secret(raw), key_prefix=raw[:10]
     )
+    record_event(AuditAction.CREATE, "apikey", api_key.pk, actor=user, detail={"name": name})
     return raw, api_key
+
+
+def update_api_key(api_key: ApiKey, **fields) -> ApiKey:
+    """Rename, enable or disable an API key."""
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(api_key, name, value)
+        api_key.save()
+        record_event(AuditAction.CHANGE, "apikey", api_key.pk, detail=fields)
+    return api_key
+
+
+def delete_api_key(api_key: ApiKey) -> None:
+    with transaction.atomic():
+        record_event(AuditAction.DELETE, "apikey", api_key.pk, detail={"name": api_key.name})
+        api_key.delete()
 
 
 def user_for_api_key(raw: str):

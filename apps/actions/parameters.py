@@ -56,12 +56,18 @@ def secret_names(specs: dict) -> set[str]:
     return {name for name, spec in specs.items() if spec.get("secret")}
 
 
-def validate_parameters(specs: dict, supplied: dict, validators: dict | None = None) -> dict:
+def validate_parameters(
+    specs: dict,
+    supplied: dict,
+    validators: dict | None = None,
+    template_context: dict | None = None,
+) -> dict:
     """Check `supplied` against `specs` and return the full parameters with defaults applied.
 
     Templated defaults (e.g. core.echo's `cmd: echo {{ message }}`) are rendered with the other
-    parameters; values the caller supplied are never rendered. Secret values are not available
-    to templates, so a secret cannot end up in a command line.
+    parameters and `template_context` (e.g. `st2kv`); values the caller supplied are never
+    rendered. Secret values are not available to templates, so a secret parameter cannot end up
+    in a command line.
     """
     if not isinstance(supplied, dict):
         raise ParameterError([{"parameter": "parameters", "message": "must be an object"}])
@@ -80,7 +86,7 @@ def validate_parameters(specs: dict, supplied: dict, validators: dict | None = N
     # An immutable value always comes from the action (rendered), even when the caller echoed it.
     values = {k: v for k, v in supplied.items() if not specs[k].get("immutable")}
     templated = apply_defaults(specs, values)
-    render_templated_defaults(specs, values, templated)
+    render_templated_defaults(specs, values, templated, template_context or {})
     check_values(specs, values, validators)
     return values
 
@@ -97,10 +103,13 @@ def apply_defaults(specs: dict, values: dict) -> list[str]:
     return templated
 
 
-def render_templated_defaults(specs: dict, values: dict, templated: list[str]) -> None:
+def render_templated_defaults(
+    specs: dict, values: dict, templated: list[str], extra_context: dict
+) -> None:
     """Render templated defaults; one may use another, so render in as many passes as needed."""
     secrets = secret_names(specs)
     context = {k: v for k, v in values.items() if k not in templated and k not in secrets}
+    context = {**extra_context, **context}
     pending = list(templated)
     failures = {}
     while pending:

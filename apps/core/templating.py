@@ -18,9 +18,34 @@ class TemplateRenderError(Exception):
     """A template failed to compile or render; the message says why."""
 
 
+class SecretNotDecrypted(TemplateError):
+    """A datastore secret was used as it is, without `decrypt_kv`."""
+
+
+class SecretValue:
+    """A secret from the datastore (`st2kv.system.<name>`): only `decrypt_kv` opens it.
+
+    `reveal` is called by the filter; whoever supplied it learns what was revealed, so it can
+    keep the plaintext out of places secrets must not go.
+    """
+
+    def __init__(self, label: str, reveal):
+        self._label = label
+        self._reveal = reveal
+
+    def __str__(self):
+        raise SecretNotDecrypted(f"{self._label} is a secret: use `{self._label} | decrypt_kv`")
+
+
+def decrypt_kv(value):
+    """StackStorm's filter: the plaintext of a datastore secret (other values pass as they are)."""
+    return value._reveal() if isinstance(value, SecretValue) else value
+
+
 def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters["shell_quote"] = lambda value: shlex.quote(str(value))
+    env.filters["decrypt_kv"] = decrypt_kv
     return env
 
 
@@ -42,8 +67,9 @@ def compile_template(source: str):
 
 
 def refuse_undefined(value) -> None:
-    """Raise UndefinedError (naming the variable) if `value` holds an undefined anywhere."""
-    if isinstance(value, Undefined):
+    """Raise UndefinedError (naming the variable) if `value` holds an undefined anywhere, and
+    SecretNotDecrypted if it holds a datastore secret not passed through `decrypt_kv`."""
+    if isinstance(value, Undefined | SecretValue):
         str(value)
     elif isinstance(value, dict):
         for item in value.values():

@@ -20,13 +20,17 @@ from apps.actions.parameters import (
     secret_names,
     validate_parameters,
 )
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.cache import ContentCache
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit
+from apps.datastore.templates import Datastore, parameters_holding_secrets
 from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus, sources_of
 from apps.executions.events import announce
 from apps.executions.models import Execution
 from apps.executions.output import end_output
+from apps.executions.sealing import open_secrets, seal_secrets
 from apps.policies import enforcement as policy_enforcement
 from apps.triggers.choices import TriggerSource
 from apps.triggers.services import dispatch_trigger, has_listeners
@@ -81,34 +85,68 @@ def request_execution(
     parent=None,
     context=None,
     rerun_of=None,
+    revealed_secrets=(),
 ) -> Execution:
-    """Validate parameters, record the execution as requested, and queue it on commit."""
+    """Validate parameters, record the execution as requested, and queue it on commit.
+
+    `revealed_secrets` are datastore secrets the caller decrypted into `parameters` (a rule's
+    `decrypt_kv`): like those of the action's own defaults, they may only go into secret
+    parameters, which are stored encrypted and reach the action on stdin alone.
+    """
     action = find_runnable_action(action_ref)
+    datastore = Datastore(user)
     try:
         values = validate_parameters(
-            action.specs, parameters if parameters is not None else {}, action.validators
+            action.specs,
+            parameters if parameters is not None else {},
+            action.validators,
+            {"st2kv": datastore},
         )
     except ParameterError as exc:
         message = f"invalid parameters for {action_ref}: {exc}"
         raise InvalidParameters(message, errors=exc.errors) from exc
+    secrets = action.snapshot["secret_parameters"]
+    refuse_revealed_secrets(action_ref, values, secrets, [*revealed_secrets, *datastore.revealed])
     with transaction.atomic():
         execution = Execution.objects.create(
             action_id=action.id,
             action_ref=action.ref,
             action_snapshot=action.snapshot,
-            parameters=values,
-            supplied_parameters=parameters or {},
+            parameters=seal_secrets(values, secrets),
+            supplied_parameters=seal_secrets(parameters or {}, secrets),
             context=context or {},
             parent=parent,
             rerun_of=rerun_of,
             created_by=user,
             dispatched_at=timezone.now(),
         )
+        record_event(
+            AuditAction.EXECUTE,
+            "execution",
+            execution.pk,
+            actor=user,
+            detail={
+                "action": action.ref,
+                "rule": (context or {}).get("rule"),
+                "rerun_of": getattr(rerun_of, "pk", None),
+            },
+        )
         announce(execution, "execution.created")  # before the worker can announce `running`
         if policy_enforcement.admit(execution):
             enqueue_on_commit(RUN_TASK, execution.pk)
     logger.info("execution_id=%s requested action=%s", execution.pk, action.ref)
     return execution
+
+
+def refuse_revealed_secrets(action_ref: str, values: dict, secrets, revealed: list) -> None:
+    leaked = parameters_holding_secrets(values, secrets, revealed)
+    if leaked:
+        names = ", ".join(leaked)
+        raise InvalidParameters(
+            f"invalid parameters for {action_ref}: {names} would hold a decrypted datastore "
+            "secret but are not secret parameters (mark them `secret: true`)",
+            errors=[{"parameter": name, "message": "holds a secret"} for name in leaked],
+        )
 
 
 @dataclass(frozen=True)
@@ -234,12 +272,14 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
         raise Conflict(f"execution {execution_id} already finished ({execution.status})")
     with transaction.atomic():
         if transition(execution_id, S.CANCELED, only_from=WAITING_TO_RUN, error="canceled"):
+            record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
             logger.info(
                 "execution_id=%s canceled before start by user_id=%s",
                 execution_id,
                 getattr(user, "pk", None),
             )
         elif transition(execution_id, S.CANCELING, only_from=[S.RUNNING, S.PENDING, S.PAUSED]):
+            record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
             publish_on_commit(cancel_channel(), str(execution_id))
             logger.info(
                 "execution_id=%s canceling by user_id=%s", execution_id, getattr(user, "pk", None)
@@ -253,7 +293,8 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
 def rerun_execution(execution_id: int, *, user=None, parameters: dict | None = None) -> Execution:
     """Request the same action again with the same parameters, optionally overridden."""
     original = get_execution(execution_id)
-    values = {**original.supplied_parameters, **(parameters or {})}
+    supplied = open_secrets(original.supplied_parameters, original.secret_parameter_names())
+    values = {**supplied, **(parameters or {})}
     return request_execution(
         original.action_ref,
         values,

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.actions.models import Action
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.cache import bump_content_version
 from apps.core.exceptions import InvalidInput, PayloadTooLarge
 from apps.packs.archive import ArchiveInvalid, build_archive, extract_archive, find_pack_root
@@ -42,7 +44,15 @@ def register_pack(path: Path, *, owner=None, source: str = "") -> Pack:
 def save_registration(spec: PackSpec, archive: bytes, sha256: str, *, owner, source: str) -> Pack:
     """Write the pack and everything in it, all or nothing."""
     with transaction.atomic():
+        is_new = not Pack.objects.filter(ref=spec.ref).exists()
         pack = save_pack(spec, archive, sha256, owner=owner, source=source)
+        record_event(
+            AuditAction.CREATE if is_new else AuditAction.CHANGE,
+            "pack",
+            pack.ref,
+            actor=owner,
+            detail={"content_sha256": sha256, "source": source[:500]},
+        )
         sync_actions(pack, spec)
         sync_trigger_types(pack, spec)
         sync_pack_sensors(pack, spec.sensors)

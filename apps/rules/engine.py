@@ -6,7 +6,7 @@ so an event costs one lookup of its own rules, never a scan.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -14,6 +14,8 @@ from django.utils import timezone
 from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
+from apps.datastore.templates import Datastore
+from apps.executions.masking import mask_secret_values
 from apps.executions.services import request_execution, runnable_action
 from apps.notifications.services import publish
 from apps.rules.casting import cast_to_declared_types
@@ -45,6 +47,7 @@ class Outcome:
     reason: str = ""
     criteria_results: list | None = None
     parameters: dict | None = None
+    revealed_secrets: list = field(default_factory=list)  # decrypted by `decrypt_kv`
 
 
 _rules = ContentCache()
@@ -131,6 +134,7 @@ def enforce(rule: CompiledRule, instance: TriggerInstance) -> Enforcement:
                 outcome.parameters,
                 user=rule.owner,
                 context=execution_context(rule, instance),
+                revealed_secrets=outcome.revealed_secrets,
             ).pk
     except AttuneError as exc:
         enforcement.status = EnforcementStatus.FAILED
@@ -221,14 +225,20 @@ def webhook_hops(instance: TriggerInstance) -> int:
 
 
 def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
-    """Decide whether the rule matches `payload` and render its action parameters if so."""
-    context = {"trigger": payload}
+    """Decide whether the rule matches `payload` and render its action parameters if so.
+
+    Templates may read the datastore as the rule's owner (`st2kv.system.x`, `st2kv.user.x`).
+    """
+    datastore = Datastore(rule.owner)
+    context = {"trigger": payload, "st2kv": datastore}
     result = evaluate(rule.criteria, payload, lambda pattern: render_value(pattern, context))
-    details = [criterion.as_dict() for criterion in result.criteria]
+    # A criteria pattern may have decrypted a secret: the enforcement record shows it masked.
+    details = mask_secret_values([c.as_dict() for c in result.criteria], datastore.revealed)
     if result.error:
         return Outcome(EnforcementStatus.FAILED, result.error, details)
     if not result.matched:
-        return Outcome(EnforcementStatus.NOT_MATCHED, result.reason or "", details)
+        reason = mask_secret_values(result.reason or "", datastore.revealed)
+        return Outcome(EnforcementStatus.NOT_MATCHED, reason, details)
     try:
         parameters = render_value(rule.action_parameters, context)
     except TemplateRenderError as exc:
@@ -237,4 +247,4 @@ def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
     if action is None:
         return Outcome(EnforcementStatus.FAILED, f"action {rule.action_ref!r} does not exist")
     parameters = cast_to_declared_types(action.specs, rule.action_parameters, parameters)
-    return Outcome(EnforcementStatus.MATCHED, "", details, parameters)
+    return Outcome(EnforcementStatus.MATCHED, "", details, parameters, datastore.revealed)

@@ -6,8 +6,11 @@ import jsonschema
 from django.db import transaction
 
 from apps.actions.models import Action
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.cache import bump_content_version
 from apps.core.exceptions import InvalidInput, NotFound
+from apps.executions.masking import mask_secret_values
 from apps.rules.engine import compile_rule, evaluate_rule
 from apps.rules.events import announce_rule, announce_rule_deleted
 from apps.rules.models import Rule
@@ -82,6 +85,7 @@ def create_rule(data: dict, *, owner=None, pack_ref: str = "default") -> Rule:
         apply_spec(rule, spec)
         rule.save()
         after_save(rule, "rule.created")
+        record_event(AuditAction.CREATE, "rule", rule.ref)
     logger.info("rule=%s created", rule.ref)
     return rule
 
@@ -93,6 +97,7 @@ def update_rule(rule: Rule, data: dict) -> Rule:
         apply_spec(rule, spec)
         rule.save()
         after_save(rule, "rule.updated")
+        record_event(AuditAction.CHANGE, "rule", rule.ref)
     logger.info("rule=%s updated", rule.ref)
     return rule
 
@@ -102,6 +107,7 @@ def set_rule_enabled(rule: Rule, is_enabled: bool) -> Rule:
         rule.is_enabled = is_enabled
         rule.save(update_fields=["is_enabled", "updated_at"])
         after_save(rule, "rule.updated")
+        record_event(AuditAction.CHANGE, "rule", rule.ref, detail={"enabled": is_enabled})
     logger.info("rule=%s enabled=%s", rule.ref, is_enabled)
     return rule
 
@@ -109,6 +115,7 @@ def set_rule_enabled(rule: Rule, is_enabled: bool) -> Rule:
 def delete_rule(rule: Rule) -> None:
     rule_id = rule.pk
     with transaction.atomic():
+        record_event(AuditAction.DELETE, "rule", rule.ref)
         rule.delete()
         after_delete(rule, rule_id)
     logger.info("rule_id=%s deleted", rule_id)
@@ -155,5 +162,6 @@ def test_rule(ref: str, payload) -> dict:
         "status": outcome.status,
         "reason": outcome.reason,
         "criteria": outcome.criteria_results or [],
-        "parameters": outcome.parameters,
+        # Datastore secrets a template decrypted are shown masked, never in the clear.
+        "parameters": mask_secret_values(outcome.parameters, outcome.revealed_secrets),
     }

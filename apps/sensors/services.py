@@ -12,6 +12,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.audit.choices import AuditAction
+from apps.audit.services import record_event
 from apps.core.exceptions import NotFound
 from apps.core.services import publish_on_commit
 from apps.rules.models import Rule
@@ -64,6 +66,7 @@ def set_sensor_enabled(ref: str, is_enabled: bool) -> Sensor:
         if sensor.is_enabled != is_enabled:
             sensor.is_enabled = is_enabled
             sensor.save(update_fields=["is_enabled", "updated_at"])
+            record_event(AuditAction.CHANGE, "sensor", ref, detail={"enabled": is_enabled})
             announce_sensor_change(ref)
             announce_sensors([ref])
     logger.info("sensor=%s enabled=%s", ref, is_enabled)

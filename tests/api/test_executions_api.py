@@ -9,6 +9,7 @@ from apps.actions.models import Action
 from apps.actions.parameters import SECRET_MASK
 from apps.executions.choices import ExecutionStatus
 from apps.executions.models import Execution
+from apps.executions.sealing import open_secrets
 from apps.packs.services import register_pack
 from tests.api.conftest import FIXTURE_PACKS
 from tests.api.factories import make_execution
@@ -161,7 +162,10 @@ def test_a_secret_parameter_is_masked_in_the_response_but_kept_for_the_run(
     assert response.json()["parameters"]["mode"] == "fast"
     assert b"hunter2-secret" not in response.content
     execution = Execution.objects.get(pk=response.json()["id"])
-    assert execution.parameters["password"] == "hunter2-secret"
+    # Kept for the run, but only encrypted at rest (the worker opens it).
+    assert "hunter2-secret" not in repr((execution.parameters, execution.supplied_parameters))
+    opened = open_secrets(execution.parameters, execution.secret_parameter_names())
+    assert opened["password"] == "hunter2-secret"
 
 
 def test_a_secret_parameter_is_masked_when_the_execution_is_read_back(alice_api, examples_pack):

@@ -24,6 +24,12 @@ class Api:
     def post(self, path: str, json=None, **kwargs):
         return self.session.post(self.base_url + path, json=json, timeout=30, **kwargs)
 
+    def put(self, path: str, json=None, **kwargs):
+        return self.session.put(self.base_url + path, json=json, timeout=30, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.session.delete(self.base_url + path, timeout=30, **kwargs)
+
     def run(self, action: str, **parameters) -> dict:
         """Request an execution and return it (asserting the request was accepted)."""
         response = self.post("/api/v1/executions", {"action": action, "parameters": parameters})

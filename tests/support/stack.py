@@ -50,7 +50,12 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self) -> dict:
-        return {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+        return {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "PYTHONUNBUFFERED": "1",
+            "ATTUNE_API_URL": self.url,
+        }
 
     def start(self, name: str, kind: str | None = None, **options) -> subprocess.Popen:
         """Start one platform process of `kind` (as `run_platform` would), known as `name`."""

@@ -42,6 +42,8 @@ class RunRequest:
     entry_point: Path | None = None
     positions: dict = field(default_factory=dict)  # parameter name -> `position`
     context: dict = field(default_factory=dict)  # the execution's context: rule, webhook_hops ...
+    # How the action process reaches the datastore ({"url", "token"}); sent on stdin only.
+    datastore_access: dict | None = None
 
     @property
     def timeout(self) -> float | None:
@@ -73,6 +75,7 @@ class Runner:
 
     name: ClassVar[str]
     needs_pack: ClassVar[bool] = False
+    uses_datastore: ClassVar[bool] = False  # its process gets a datastore token
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
         raise NotImplementedError

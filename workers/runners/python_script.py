@@ -23,6 +23,7 @@ class PythonScriptRunner(Runner):
 
     name = "python-script"
     needs_pack = True
+    uses_datastore = True
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
         payload = {
@@ -31,6 +32,8 @@ class PythonScriptRunner(Runner):
             "pack_dir": str(request.pack_dir),
             "parameters": request.parameters,
             "config": {},
+            "pack": request.action_ref.split(".", 1)[0],
+            "datastore": request.datastore_access,
         }
         outcome = run_process(
             [sys.executable, "-m", "attune_sdk.wrapper"],

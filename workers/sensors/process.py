@@ -16,7 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
 from apps.core.processes import child_popen_kwargs
+from apps.datastore.tokens import sensor_token
 from apps.sensors.services import SensorLaunch
 
 logger = logging.getLogger(__name__)
@@ -125,6 +128,8 @@ def spawn_sensor(
         "poll_interval": launch.poll_interval,
         "config": {},
         "triggers": list(triggers.values()),
+        # On stdin only, like everything secret: a token for the datastore API.
+        "datastore": {"url": settings.ATTUNE_API_URL, "token": sensor_token(launch.ref)},
     }
     dispatch_read, dispatch_write = os.pipe()
     try:

@@ -54,6 +54,12 @@ class ApiKeyViewSet(
     def get_queryset(self):
         return ApiKey.objects.filter(user=self.request.user)
 
+    def perform_update(self, serializer):
+        services.update_api_key(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.delete_api_key(instance)
+
     @extend_schema(request=ApiKeySerializer, responses={201: NewApiKeySerializer})
     def create(self, request):
         serializer = ApiKeySerializer(data=request.data)

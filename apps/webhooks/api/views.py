@@ -23,6 +23,7 @@ class WebhookView(APIView):
 
     authentication_classes = [ApiKeyAuthentication, BearerTokenAuthentication]
     permission_classes = [AllowAny]  # the service accepts an API key or an HMAC signature
+    throttle_classes = []  # webhooks have their own per-webhook limits (see the service)
     parser_classes = [RawBodyParser]
 
     @extend_schema(request=dict, responses={202: dict})

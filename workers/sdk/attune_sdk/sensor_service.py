@@ -1,13 +1,14 @@
-"""What a sensor may ask of the platform: dispatch triggers, get a logger.
+"""What a sensor may ask of the platform: dispatch triggers, get a logger, use the datastore.
 
-Dispatches travel to the sensor container as JSON lines on a dedicated pipe; this process
-never talks to the database.
+Dispatches travel to the sensor container as JSON lines on a dedicated pipe; datastore calls go
+to the REST API with the sensor's token. This process never talks to the database.
 """
 
 import json
 import os
 import threading
 
+from attune_sdk.datastore import SYSTEM_SCOPE, DatastoreService
 from attune_sdk.sensor import sensor_logger
 
 
@@ -28,11 +29,31 @@ class DispatchChannel:
 
 
 class SensorService:
-    """The `sensor_service` a sensor gets (StackStorm's interface, datastore calls aside)."""
+    """The `sensor_service` a sensor gets (StackStorm's interface).
 
-    def __init__(self, sensor_ref: str, channel: DispatchChannel):
+    Sensors run for no user: they use system keys (`local=True`: `<pack>.<Class>:<name>`).
+    """
+
+    def __init__(
+        self, sensor_ref: str, channel: DispatchChannel, datastore: DatastoreService | None = None
+    ):
         self.sensor_ref = sensor_ref
         self._channel = channel
+        self._datastore = datastore or DatastoreService(None, sensor_ref)
+
+    def get_value(self, name, local=True, scope=SYSTEM_SCOPE, decrypt=False):
+        return self._datastore.get_value(name, local=local, scope=scope, decrypt=decrypt)
+
+    def set_value(self, name, value, ttl=None, local=True, scope=SYSTEM_SCOPE, encrypt=False):
+        return self._datastore.set_value(
+            name, value, ttl=ttl, local=local, scope=scope, encrypt=encrypt
+        )
+
+    def delete_value(self, name, local=True, scope=SYSTEM_SCOPE):
+        return self._datastore.delete_value(name, local=local, scope=scope)
+
+    def list_values(self, local=True, prefix=None, scope=SYSTEM_SCOPE, decrypt=False):
+        return self._datastore.list_values(local=local, prefix=prefix, scope=scope, decrypt=decrypt)
 
     def dispatch(self, trigger, payload=None, trace_tag=None):
         """Emit `trigger` (`pack.name`, or just `name` for this pack) with `payload`."""

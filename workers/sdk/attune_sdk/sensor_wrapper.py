@@ -15,6 +15,7 @@ import sys
 import threading
 import traceback
 
+from attune_sdk.datastore import datastore_service
 from attune_sdk.sensor import PollingSensor, Sensor
 from attune_sdk.sensor_service import DispatchChannel, SensorService
 
@@ -32,7 +33,10 @@ def main() -> int:
     )
     signal.signal(signal.SIGTERM, stop)
     channel = DispatchChannel(int(os.environ["ATTUNE_DISPATCH_FD"]))
-    service = SensorService(request["sensor_ref"], channel)
+    datastore = datastore_service(
+        request.get("datastore"), f"{request['pack_ref']}.{request['class_name']}"
+    )
+    service = SensorService(request["sensor_ref"], channel, datastore)
     sensor = None
     try:
         sensor = make_sensor(request, service)

@@ -9,6 +9,7 @@ import sys
 import traceback
 
 from attune_sdk.action import Action
+from attune_sdk.datastore import datastore_service
 
 
 def main() -> int:
@@ -18,6 +19,10 @@ def main() -> int:
     try:
         action_class = load_action_class(request["entry_point"])
         action = action_class(config=request.get("config"))
+        # Set after construction, as StackStorm does, so subclasses' own __init__ still work.
+        action.action_service = datastore_service(
+            request.get("datastore"), f"{request.get('pack', '')}.{action_class.__name__}"
+        )
         report = interpret(action.run(**request.get("parameters", {})))
     except Exception as exc:  # noqa: BLE001 - any error in pack code fails the execution
         traceback.print_exc()

@@ -129,6 +129,8 @@ class Command(BaseCommand):
         """Start everything, then watch the children; return the first that died, if any."""
         self.ensure_redis(supervisor)
         self.set_up()
+        # Action and sensor processes reach the datastore through this web server.
+        os.environ.setdefault("ATTUNE_API_URL", f"http://127.0.0.1:{port}")
         for name, argv in processes.all_process_argvs(port=port).items():
             supervisor.start(name, argv)
         return self.watch(supervisor, port)

@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class KeyScope(models.TextChoices):
+    SYSTEM = "system", "system"
+    USER = "user", "user"
