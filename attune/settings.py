@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.rules",
     "apps.webhooks",
     "apps.sensors",
+    "apps.runtimes",
 ]
 
 MIDDLEWARE = [
@@ -226,6 +227,7 @@ CELERY_DB_REUSE_MAX = env_int("ATTUNE_WORKER_DB_REUSE_MAX", 1000)
 CELERY_BEAT_SCHEDULER = "workers.beat:TimerScheduler"
 CELERY_TASK_ROUTES = {
     "attune.run_execution": {"queue": "actions"},
+    "attune.build_pack_environment": {"queue": "actions"},
     "attune.process_trigger_instance": {"queue": "rules"},
     "attune.fire_timer": {"queue": "control"},
     "attune.*": {"queue": "control"},
@@ -255,6 +257,19 @@ ATTUNE_REDISPATCH_AFTER_SECONDS = env_float("ATTUNE_REDISPATCH_AFTER_SECONDS", 6
 ATTUNE_WEBHOOK_MAX_BYTES = env_int("ATTUNE_WEBHOOK_MAX_BYTES", 1024 * 1024)
 ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE", 12000)
 ATTUNE_WEBHOOK_MAX_HOPS = env_int("ATTUNE_WEBHOOK_MAX_HOPS", 10)
+# Per-pack environments (apps/runtimes, workers/environments.py) and the container runner.
+ATTUNE_ENVIRONMENTS_DIR = Path(env_str("ATTUNE_ENVIRONMENTS_DIR", str(DATA_DIR / "environments")))
+# Installed into every pack virtualenv unless the pack's requirements.txt names the project.
+ATTUNE_PYTHON_DEFAULT_PACKAGES = env_str(
+    "ATTUNE_PYTHON_DEFAULT_PACKAGES", "requests==2.34.2"
+).split()
+ATTUNE_ENVIRONMENT_BUILD_TIMEOUT_SECONDS = env_float(
+    "ATTUNE_ENVIRONMENT_BUILD_TIMEOUT_SECONDS", 900.0
+)
+ATTUNE_CONTAINER_ENGINE = env_str("ATTUNE_CONTAINER_ENGINE", "auto")  # auto, podman or docker
+ATTUNE_CONTAINERS_CONF = env_str(
+    "ATTUNE_CONTAINERS_CONF", str(BASE_DIR / "workers" / "runners" / "containers.conf")
+)
 # Bodies larger than this are refused with 413 before anything reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ATTUNE_WEBHOOK_MAX_BYTES, 2621440)
 

@@ -39,6 +39,7 @@ class RunRequest:
     entry_point: Path | None = None
     positions: dict = field(default_factory=dict)  # parameter name -> `position`
     context: dict = field(default_factory=dict)  # the execution's context: rule, webhook_hops ...
+    environment: Path | None = None  # the pack's built environment (virtualenv, node_modules)
 
     @property
     def timeout(self) -> float | None:
@@ -70,6 +71,7 @@ class Runner:
 
     name: ClassVar[str]
     needs_pack: ClassVar[bool] = False
+    environment_kind: ClassVar[str | None] = None  # "python" or "nodejs": the pack's environment
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
         raise NotImplementedError
@@ -84,6 +86,13 @@ def register(runner_class: type[Runner]) -> type[Runner]:
 
 
 def get_runner(name: str) -> Runner:
-    from workers.runners import http, noop, python_script, shell  # noqa: F401 (fill the registry)
+    from workers.runners import (  # noqa: F401 (fill the registry)
+        container,
+        http,
+        nodejs,
+        noop,
+        python_script,
+        shell,
+    )
 
     return RUNNERS[name]
