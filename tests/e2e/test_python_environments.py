@@ -1,5 +1,7 @@
 """Per-pack Python virtualenvs on the live stack (T2.12, T3.19, T3.26, build failures)."""
 
+import time
+
 import pytest
 
 from tests.support.packs import (
@@ -140,3 +142,30 @@ def test_executions_requested_during_the_build_wait_for_it(stack, admin_api, ali
 
     assert [r["status"] for r in results] == ["succeeded", "succeeded"]
     assert {r["result"]["result"]["six"] for r in results} == {"1.14.0"}
+
+
+def test_sensors_run_with_their_pack_virtualenv(stack, admin_api, alice_api):
+    register(admin_api, FIXTURE_PACKS / "sensorvenv")
+    wait_for_environments(admin_api, "sensorvenv")
+    try:
+        instance = wait_for_instance(alice_api, "sensorvenv.versions")
+    finally:
+        response = admin_api.session.patch(
+            f"{admin_api.base_url}/api/v1/sensors/sensorvenv.VersionsSensor",
+            json={"enabled": False},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+
+    assert instance["payload"] == {"six": "1.15.0", "has_django": False}
+
+
+def wait_for_instance(api, trigger: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.get("/api/v1/triggerinstances", params={"trigger": trigger}).json()["results"]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no trigger instance of {trigger}")
+        time.sleep(0.2)
