@@ -7,6 +7,7 @@ dies, the container is removed by name so nothing keeps running.
 """
 
 import json
+import math
 import secrets
 import shlex
 
@@ -59,6 +60,9 @@ def container_spec(request: RunRequest) -> ContainerSpec:
     command = values.get("command") or []
     if isinstance(command, str):
         command = shlex.split(command)
+    max_seconds = None
+    if request.timeout:  # past the runner's own timeout and kill grace: a worker died
+        max_seconds = math.ceil(request.timeout + request.limits.kill_grace_seconds) + 5
     return ContainerSpec(
         name=f"attune-{request.execution_id}-{secrets.token_hex(4)}",
         image=values["image"],
@@ -70,4 +74,5 @@ def container_spec(request: RunRequest) -> ContainerSpec:
         pids_limit=values.get("pids_limit", 256),
         pull=values.get("pull", "missing"),
         env={str(k): str(v) for k, v in (values.get("env") or {}).items()},
+        max_seconds=max_seconds,
     )

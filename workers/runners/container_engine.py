@@ -34,6 +34,7 @@ class ContainerSpec:
     pids_limit: int
     pull: str
     env: dict
+    max_seconds: int | None = None  # Podman kills the container itself after this long
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class ContainerEngine:
         argv += ["--network", "bridge" if spec.has_network else "none"]
         argv += ["--cpus", str(spec.cpus), "--memory", memory, "--memory-swap", memory]
         argv += ["--pids-limit", str(spec.pids_limit)]
+        if spec.max_seconds and self.name == "podman":
+            # Ends the container even if this worker dies mid-run and never removes it.
+            argv += ["--timeout", str(spec.max_seconds)]
         for key, value in sorted(spec.env.items()):
             argv += ["--env", f"{key}={value}"]
         return argv + [spec.image, *spec.command]
