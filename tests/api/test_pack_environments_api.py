@@ -1,8 +1,10 @@
 """Pack environments and images in the pack API (building them is tested end to end)."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from apps.packs.models import Pack
+from apps.packs.services import register_pack
 from apps.runtimes.models import PackEnvironment
 from tests.support.packs import FIXTURE_PACKS, copy_pack
 
@@ -65,3 +67,20 @@ def test_an_invalid_package_json_is_refused_naming_it_and_writes_nothing(staff_a
         {"file": "package.json", "field": "", "message": "must be a JSON object"}
     ]
     assert not Pack.objects.filter(ref="brokennode").exists()
+
+
+def test_admin_shows_a_packs_environments_and_images(client, tmp_path):
+    register_pack(FIXTURE_PACKS / "containerpack")
+    pack = register_pack(copy_pack("pinned_old", tmp_path, "shown"))
+    PackEnvironment.objects.filter(pack=pack).update(status="failed", log="No matching thing")
+    client.force_login(get_user_model().objects.create_superuser("root", "", "pw"))
+
+    shown = client.get(f"/admin/packs/pack/{pack.pk}/change/").content.decode()
+    images = client.get(
+        f"/admin/packs/pack/{Pack.objects.get(ref='containerpack').pk}/change/"
+    ).content.decode()
+    listed = client.get("/admin/runtimes/packenvironment/?status=failed").content.decode()
+
+    assert "No matching thing" in shown and "failed" in shown
+    assert "localhost/attune-test-busybox:1 (containerpack.echo_params)" in images
+    assert "shown" in listed
