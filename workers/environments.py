@@ -70,10 +70,6 @@ def python_interpreter(path: Path) -> Path:
     return path / "bin" / "python"
 
 
-def node_modules(path: Path) -> Path:
-    return path / "node_modules"
-
-
 def environment_for(pack_ref: str, spec: EnvironmentSpec) -> Path:
     """The environment a run of `pack_ref` uses: the one for `spec` (built here if needed), or,
     when that cannot be built, the newest one of the pack that did build."""
