@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.policies",
     "apps.datastore",
     "apps.audit",
+    "apps.runtimes",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,7 @@ CELERY_DB_REUSE_MAX = env_int("ATTUNE_WORKER_DB_REUSE_MAX", 1000)
 CELERY_BEAT_SCHEDULER = "workers.beat:TimerScheduler"
 CELERY_TASK_ROUTES = {
     "attune.run_execution": {"queue": "actions"},
+    "attune.build_pack_environment": {"queue": "actions"},
     "attune.process_trigger_instance": {"queue": "rules"},
     "attune.fire_timer": {"queue": "control"},
     "attune.*": {"queue": "control"},
@@ -269,6 +271,19 @@ ATTUNE_SECRETS_OLD_KEYS = [k for k in env_str("ATTUNE_SECRETS_OLD_KEYS", "").spl
 # Where action and sensor processes reach the API (the datastore) from a worker.
 ATTUNE_API_URL = env_str("ATTUNE_API_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
 ATTUNE_KEY_PURGE_INTERVAL_SECONDS = env_float("ATTUNE_KEY_PURGE_INTERVAL_SECONDS", 3600.0)
+# Per-pack environments (apps/runtimes, workers/environments.py) and the container runner.
+ATTUNE_ENVIRONMENTS_DIR = Path(env_str("ATTUNE_ENVIRONMENTS_DIR", str(DATA_DIR / "environments")))
+# Installed into every pack virtualenv unless the pack's requirements.txt names the project.
+ATTUNE_PYTHON_DEFAULT_PACKAGES = env_str(
+    "ATTUNE_PYTHON_DEFAULT_PACKAGES", "requests==2.34.2"
+).split()
+ATTUNE_ENVIRONMENT_BUILD_TIMEOUT_SECONDS = env_float(
+    "ATTUNE_ENVIRONMENT_BUILD_TIMEOUT_SECONDS", 900.0
+)
+ATTUNE_CONTAINER_ENGINE = env_str("ATTUNE_CONTAINER_ENGINE", "auto")  # auto, podman or docker
+ATTUNE_CONTAINERS_CONF = env_str(
+    "ATTUNE_CONTAINERS_CONF", str(BASE_DIR / "workers" / "runners" / "containers.conf")
+)
 # Bodies larger than this are refused with 413 before anything reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ATTUNE_WEBHOOK_MAX_BYTES, 2621440)
 

@@ -3,9 +3,12 @@
 import logging
 import os
 import socket
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 
 from apps.actions.runner_types import RUNNER_TYPES
 from apps.datastore.revealed import take_revealed
@@ -15,7 +18,14 @@ from apps.executions.models import Execution
 from apps.executions.output import OutputRecorder
 from apps.executions.sealing import open_secrets
 from apps.executions.services import claim_execution, finish_execution, record_heartbeat
+from apps.runtimes.services import spec_for_kind
 from workers.cancellation import watch_for_cancel
+from workers.environments import (
+    EnvironmentUnavailable,
+    environment_for,
+    environment_path,
+    is_built,
+)
 from workers.pack_cache import pack_directory
 from workers.runners.base import Limits, RunRequest, RunResult, get_runner
 
@@ -56,23 +66,27 @@ def run_execution(execution_id: int) -> None:
             execution_id, cancel_fd, settings.ATTUNE_HEARTBEAT_SECONDS, recorder
         )
         try:
-            request = build_request(execution)
+            request = build_request(execution, control)
             result = get_runner(request.runner_type).run(request, control)
+        except EnvironmentUnavailable as exc:
+            result = RunResult.failure(str(exc))
         except Exception as exc:  # noqa: BLE001 - a runner bug must not strand the execution
             logger.exception("execution_id=%s runner error", execution_id)
             result = RunResult.failure(f"runner error: {type(exc).__name__}: {exc}")
         record_result(execution, result)
 
 
-def build_request(execution: Execution) -> RunRequest:
+def build_request(execution: Execution, control: ExecutionControl) -> RunRequest:
     snapshot = execution.action_snapshot
     runner_type = RUNNER_TYPES[snapshot["runner_type"]]
     runner_names = set(runner_type.parameters)
     runner = get_runner(runner_type.name)
-    pack_dir = entry_point = None
+    pack_dir = entry_point = environment = None
     if runner.needs_pack:
         pack_dir = pack_directory(snapshot["content_sha256"])
         entry_point = pack_dir / "actions" / snapshot["entry_point"]
+    if runner.environment_kind:
+        environment = pack_environment(runner.environment_kind, snapshot["pack"], pack_dir, control)
     values = open_secrets(execution.parameters, execution.secret_parameter_names())
     return RunRequest(
         execution_id=execution.pk,
@@ -91,6 +105,7 @@ def build_request(execution: Execution) -> RunRequest:
         pack_dir=pack_dir,
         entry_point=entry_point,
         datastore_access=datastore_access(execution) if runner.uses_datastore else None,
+        environment=environment,
     )
 
 
@@ -102,6 +117,40 @@ def secret_values(execution: Execution) -> list:
     names = execution.secret_parameter_names()
     values = open_secrets(execution.parameters, names)
     return [values[name] for name in names if name in values]
+
+
+def pack_environment(kind: str, pack_ref: str, pack_dir, control: ExecutionControl):
+    """The pack's environment of `kind` on this machine, built first if needed."""
+    spec = spec_for_kind(kind, pack_dir)
+    if spec is None:
+        return None
+    path = environment_path(spec)
+    if is_built(path):
+        return path
+    with heartbeats(control):
+        return environment_for(pack_ref, spec)
+
+
+@contextmanager
+def heartbeats(control: ExecutionControl):
+    """Keep the execution's heartbeat going while this thread is busy (building the pack's
+    environment can take minutes, longer than the reaper waits)."""
+    done = threading.Event()
+
+    def beat():
+        try:
+            while not done.wait(control.heartbeat_seconds):
+                control.heartbeat()
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, daemon=True, name="heartbeat")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def record_result(execution: Execution, result: RunResult) -> None:

@@ -7,13 +7,19 @@ from apps.executions import services
 from apps.policies.enforcement import recover_policy_executions
 from apps.rules import engine, timers
 from apps.triggers.services import redispatch_pending_instances
-from workers import executor
+from workers import environments, executor
 
 
 @shared_task(name="attune.run_execution", acks_late=True, reject_on_worker_lost=True)
 def run_execution(execution_id: int) -> None:
     """Run one execution (safe to deliver twice: only one claim succeeds)."""
     executor.run_execution(execution_id)
+
+
+@shared_task(name="attune.build_pack_environment", acks_late=True)
+def build_pack_environment(environment_id: int) -> None:
+    """Build a pack's virtualenv or node_modules on this worker (a no-op when already built)."""
+    environments.build_environment(environment_id)
 
 
 @shared_task(name="attune.reap_executions")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 SHELL_TIMEOUT = 60
 PYTHON_TIMEOUT = 600
 HTTP_TIMEOUT = 60
+CONTAINER_TIMEOUT = 300
 HTTP_METHODS = ["HEAD", "GET", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "PURGE"]
 
 
@@ -73,6 +74,32 @@ HTTP_PARAMETERS = {
     "allow_redirects": {"type": "boolean", "default": True, "description": "Follow redirects."},
 }
 
+# The action names an image and a command; each run gets a fresh container, removed afterwards.
+CONTAINER_PARAMETERS = {
+    "image": {"type": "string", "required": True, "description": "Image to run."},
+    "command": {
+        "type": ["array", "string"],
+        "items": {"type": "string"},
+        "description": "Command (argv list, or a string split like a shell); else the image's.",
+    },
+    "network": {
+        "type": "boolean",
+        "default": False,
+        "description": "Give the container a network; without it, only loopback.",
+    },
+    "cpus": {"type": "number", "exclusiveMinimum": 0, "default": 1, "description": "CPU cap."},
+    "memory_mb": {"type": "integer", "minimum": 6, "default": 256, "description": "Memory cap."},
+    "pids_limit": {"type": "integer", "minimum": 1, "default": 256, "description": "Processes."},
+    "pull": {
+        "type": "string",
+        "enum": ["missing", "never", "always"],
+        "default": "missing",
+        "description": "When to pull the image from its registry.",
+    },
+    "env": SHELL_COMMON["env"],
+    "timeout": timeout_parameter(CONTAINER_TIMEOUT),
+}
+
 RUNNER_TYPES = {
     runner.name: runner
     for runner in [
@@ -108,6 +135,20 @@ RUNNER_TYPES = {
             description="Make an HTTP request; 2xx and 3xx succeed, 4xx and 5xx fail.",
             needs_entry_point=False,
             parameters=HTTP_PARAMETERS,
+        ),
+        RunnerType(
+            name="nodejs",
+            description="Run the pack's Node.js script: parameters as JSON on stdin, result as "
+            "JSON on stdout, modules from the pack's package.json.",
+            needs_entry_point=True,
+            parameters={"env": SHELL_COMMON["env"], "timeout": timeout_parameter(SHELL_TIMEOUT)},
+        ),
+        RunnerType(
+            name="container",
+            description="Run a command in a fresh container: parameters as JSON on stdin, no "
+            "network unless allowed, CPU, memory and time limits.",
+            needs_entry_point=False,
+            parameters=CONTAINER_PARAMETERS,
         ),
         RunnerType(name="noop", description="Do nothing and succeed.", needs_entry_point=False),
     ]

@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from apps.actions.models import Action
 from apps.packs.models import Pack
+from apps.runtimes.admin import PackEnvironmentInline
+from apps.runtimes.services import container_images
 
 
 class ActionInline(admin.TabularInline):
@@ -18,5 +20,17 @@ class PackAdmin(admin.ModelAdmin):
     list_display = ["ref", "name", "version", "is_system", "owner", "content", "updated_at"]
     list_filter = ["is_system"]
     search_fields = ["ref", "name", "description"]
-    readonly_fields = ["content", "metadata", "source", "registered_at", "updated_at"]
-    inlines = [ActionInline]
+    readonly_fields = [
+        "content",
+        "metadata",
+        "source",
+        "images",
+        "registered_at",
+        "updated_at",
+    ]
+    inlines = [ActionInline, PackEnvironmentInline]
+
+    @admin.display(description="container images")
+    def images(self, obj):
+        images = container_images(obj.actions.all())
+        return ", ".join(f"{i['image']} ({i['action']})" for i in images)

@@ -17,6 +17,7 @@ from apps.packs.loader import PackInvalid, PackSpec, load_pack
 from apps.packs.models import Pack, PackContent
 from apps.policies.services import sync_pack_policies
 from apps.rules.services import sync_pack_rules, trigger_errors
+from apps.runtimes.services import environment_specs, plan_environments
 from apps.sensors.services import sync_pack_sensors
 from apps.triggers.models import TriggerType
 
@@ -36,13 +37,25 @@ def register_pack(path: Path, *, owner=None, source: str = "") -> Pack:
     try:
         spec = load_pack(path)
         archive, sha256 = build_archive(path)
-        return save_registration(spec, archive, sha256, owner=owner, source=source or str(path))
+        runner_types = [action.runner_type for action in spec.actions]
+        environments = environment_specs(path, runner_types, bool(spec.sensors))
+        return save_registration(
+            spec,
+            archive,
+            sha256,
+            owner=owner,
+            source=source or str(path),
+            environments=environments,
+        )
     except PackInvalid as exc:
         raise PackRefused(f"pack at {path} is invalid: {exc}", errors=exc.errors) from exc
 
 
-def save_registration(spec: PackSpec, archive: bytes, sha256: str, *, owner, source: str) -> Pack:
-    """Write the pack and everything in it, all or nothing."""
+def save_registration(
+    spec: PackSpec, archive: bytes, sha256: str, *, owner, source: str, environments=()
+) -> Pack:
+    """Write the pack and everything in it, all or nothing; environments are built after the
+    commit (see apps.runtimes.services)."""
     with transaction.atomic():
         is_new = not Pack.objects.filter(ref=spec.ref).exists()
         pack = save_pack(spec, archive, sha256, owner=owner, source=source)
@@ -59,6 +72,7 @@ def save_registration(spec: PackSpec, archive: bytes, sha256: str, *, owner, sou
         check_rules(pack, spec)
         sync_pack_rules(pack, spec.rules)
         sync_pack_policies(pack, spec.policies)
+        plan_environments(pack, list(environments))
         bump_content_version()
     logger.info("registered pack=%s content=%s", pack.ref, sha256[:12])
     return pack

@@ -44,6 +44,7 @@ class RunRequest:
     context: dict = field(default_factory=dict)  # the execution's context: rule, webhook_hops ...
     # How the action process reaches the datastore ({"url", "token"}); sent on stdin only.
     datastore_access: dict | None = None
+    environment: Path | None = None  # the pack's built environment (virtualenv, node_modules)
 
     @property
     def timeout(self) -> float | None:
@@ -76,6 +77,7 @@ class Runner:
     name: ClassVar[str]
     needs_pack: ClassVar[bool] = False
     uses_datastore: ClassVar[bool] = False  # its process gets a datastore token
+    environment_kind: ClassVar[str | None] = None  # "python" or "nodejs": the pack's environment
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
         raise NotImplementedError
@@ -90,6 +92,13 @@ def register(runner_class: type[Runner]) -> type[Runner]:
 
 
 def get_runner(name: str) -> Runner:
-    from workers.runners import http, noop, python_script, shell  # noqa: F401 (fill the registry)
+    from workers.runners import (  # noqa: F401 (fill the registry)
+        container,
+        http,
+        nodejs,
+        noop,
+        python_script,
+        shell,
+    )
 
     return RUNNERS[name]

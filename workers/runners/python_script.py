@@ -1,11 +1,11 @@
 """The `python-script` runner: run a pack's `Action` subclass in its own Python process.
 
-The action gets its parameters (secrets included) on stdin and reports its result on a
-dedicated pipe, so whatever it prints stays ordinary stdout.
+The process is the pack's virtualenv interpreter (see workers/environments.py) with only the
+action API (`workers/sdk`) added to its path. The action gets its parameters (secrets included)
+on stdin and reports its result on a dedicated pipe, so whatever it prints stays ordinary stdout.
 """
 
 import json
-import sys
 from pathlib import Path
 
 from apps.executions.choices import ExecutionStatus
@@ -24,6 +24,7 @@ class PythonScriptRunner(Runner):
     name = "python-script"
     needs_pack = True
     uses_datastore = True
+    environment_kind = "python"
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
         payload = {
@@ -36,7 +37,7 @@ class PythonScriptRunner(Runner):
             "datastore": request.datastore_access,
         }
         outcome = run_process(
-            [sys.executable, "-m", "attune_sdk.wrapper"],
+            [str(request.environment / "bin" / "python"), "-m", "attune_sdk.wrapper"],
             env=action_environment(request, {"PYTHONPATH": str(SDK_DIR)}),
             cwd=working_directory(request),
             stdin_data=json.dumps(payload).encode(),

@@ -19,13 +19,23 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from apps.core.exceptions import NotFound
+from apps.runtimes.services import spec_for_kind
 from apps.sensors import services
 from apps.triggers.choices import TriggerSource
 from apps.triggers.services import dispatch_trigger
+from workers.environments import environment_for, python_interpreter
 from workers.pack_cache import pack_directory
 from workers.sensors.process import SensorProcess, spawn_sensor
 
 logger = logging.getLogger(__name__)
+
+
+def sensor_interpreter(pack_ref: str, pack_dir) -> str:
+    """The Python of the pack's virtualenv, built first if this machine lacks it (which holds
+    up the container's loop for the build; registration normally builds it ahead)."""
+    spec = spec_for_kind("python", pack_dir)
+    return str(python_interpreter(environment_for(pack_ref, spec)))
+
 
 RESYNC_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 60.0
@@ -153,9 +163,9 @@ class SensorContainer:
     def start(self, launch, *, is_respawn: bool) -> None:
         try:
             triggers = services.triggers_for(launch.trigger_types)
-            child = spawn_sensor(
-                launch, pack_directory(launch.content_sha256), triggers, is_respawn=is_respawn
-            )
+            pack_dir = pack_directory(launch.content_sha256)
+            python = sensor_interpreter(launch.pack_ref, pack_dir)
+            child = spawn_sensor(launch, pack_dir, python, triggers, is_respawn=is_respawn)
         except Exception as exc:  # noqa: BLE001 - a sensor that cannot start backs off
             logger.exception("sensor=%s could not start", launch.ref)
             self.back_off(launch.ref, time.monotonic(), f"could not start: {exc}")

@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -117,9 +116,10 @@ class SensorProcess:
 
 
 def spawn_sensor(
-    launch: SensorLaunch, pack_dir: Path, triggers: dict, *, is_respawn: bool
+    launch: SensorLaunch, pack_dir: Path, python: str, triggers: dict, *, is_respawn: bool
 ) -> SensorProcess:
-    """Start the sensor `launch` from the materialized pack at `pack_dir`."""
+    """Start the sensor `launch` from the materialized pack at `pack_dir` with the pack's
+    Python interpreter `python`."""
     request = {
         "sensor_ref": launch.ref,
         "pack_ref": launch.pack_ref,
@@ -134,7 +134,7 @@ def spawn_sensor(
     dispatch_read, dispatch_write = os.pipe()
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "attune_sdk.sensor_wrapper"],
+            [python, "-m", "attune_sdk.sensor_wrapper"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -18,7 +18,7 @@ from apps.packs.models import Pack
 class PackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Registered packs, looked up by ref; staff register them from a path or an upload."""
 
-    queryset = Pack.objects.prefetch_related("actions").select_related("owner")
+    queryset = Pack.objects.prefetch_related("actions", "environments").select_related("owner")
     serializer_class = PackSerializer
     lookup_field = "ref"
     filterset_fields = ["is_system"]
