@@ -21,7 +21,9 @@ run: $(STAMP)
 	$(PYTHON) manage.py run_platform
 
 # DATABASE_URL and REDIS_URL are passed through from the environment when set.
+# The system packages (podman, Node.js, Chromium) are installed when missing.
 test: $(STAMP)
+	scripts/install-system-packages
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

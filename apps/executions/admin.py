@@ -63,8 +63,22 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     @admin.display(description="stdout")
     def shown_stdout(self, execution):
-        return format_html("<pre>{}</pre>", execution.stdout)
+        return live_output(execution, "stdout")
 
     @admin.display(description="stderr")
     def shown_stderr(self, execution):
-        return format_html("<pre>{}</pre>", execution.stderr)
+        return live_output(execution, "stderr")
+
+    class Media:
+        js = ["executions/live_output.js"]
+
+
+def live_output(execution, stream: str) -> str:
+    """The stream's text; while the execution runs, live_output.js keeps appending to it."""
+    return format_html(
+        '<pre data-live-output="{}" data-execution="{}" data-complete="{}">{}</pre>',
+        stream,
+        execution.pk,
+        "true" if execution.is_terminal else "false",
+        getattr(execution, stream),
+    )

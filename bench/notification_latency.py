@@ -1,0 +1,191 @@
+"""Live notification latency: status change committed -> received by subscribed WebSocket
+clients, with 1, 100 and 1,000 clients on one web server process; and output chunk printed ->
+received.
+
+On the real stack (one web process, one actions worker): every client subscribes to
+`execution.updated` of `core.noop`; executions are requested one at a time. Latency of a delivery
+= the client's receive time - the event's `at` (stamped in the transaction just before it
+commits). For output: a `core.local` action prints its clock every 50 ms; latency = receive time
+- the printed time. Clients run in this process on one asyncio loop (on 2 cores they share the
+machine with the server, so 1,000 clients also measure the clients' own cost).
+
+Goal (issue #7): p99 <= 50 ms at 1,000 clients on one server process.
+
+Run: .venv/bin/python bench/notification_latency.py [--clients 1,100,1000] [--executions 30]
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime  # noqa: E402
+
+import requests  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from bench import stack  # noqa: E402
+from bench.actions_throughput import (  # noqa: E402
+    create_user,
+    distribution_ms,
+    get_token,
+    start_attune,
+)
+
+GOAL_P99_MS = 50.0
+BENCH_DB_NAME = "attune_bench_notifications"
+PRINT_CLOCK = (
+    'python3 -c "import time\nfor _ in range(40): print(time.time(), flush=True); time.sleep(0.05)"'
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="1,100,1000", help="client counts to try")
+    parser.add_argument("--executions", type=int, default=30, help="executions per client count")
+    parser.add_argument("--out", type=Path, help="JSON results file (default: in the data dir)")
+    return parser.parse_args(argv)
+
+
+class Client:
+    """One subscribed connection recording (receive time, message text)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.received: list[tuple[float, str]] = []
+
+    async def read(self) -> None:
+        async for text in self.connection:
+            self.received.append((time.time(), text))
+
+
+async def open_clients(url: str, token: str, count: int, event_filter: dict) -> list[Client]:
+    clients = []
+    for _ in range(count):
+        connection = await connect(
+            url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None
+        )
+        await connection.recv()  # welcome
+        await connection.send(json.dumps({"type": "subscribe", "filter": event_filter}))
+        await connection.recv()  # subscribed
+        clients.append(Client(connection))
+    return clients
+
+
+async def status_latencies(env, token: str, count: int, executions: int) -> list[float]:
+    url = env.base_url.replace("http", "ws") + "/ws/stream/"
+    clients = await open_clients(
+        url, token, count, {"events": ["execution.updated"], "action_refs": ["core.noop"]}
+    )
+    readers = [asyncio.create_task(client.read()) for client in clients]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    for _ in range(executions):
+        await asyncio.to_thread(run_and_wait, session, env.base_url, "core.noop", {})
+    await asyncio.sleep(1.0)  # the last deliveries
+    for reader in readers:
+        reader.cancel()
+    for client in clients:
+        await client.connection.close()
+    latencies = []
+    for client in clients:
+        for received_at, text in client.received:
+            event = json.loads(text)
+            if event.get("type") == "execution.updated":
+                latencies.append(received_at - datetime.fromisoformat(event["at"]).timestamp())
+    return latencies
+
+
+async def output_latencies(env, token: str) -> list[float]:
+    url = env.base_url.replace("http", "ws") + "/ws/stream/"
+    [client] = await open_clients(
+        url, token, 1, {"events": ["execution.output"], "action_refs": ["core.local"]}
+    )
+    reader = asyncio.create_task(client.read())
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    await asyncio.to_thread(run_and_wait, session, env.base_url, "core.local", {"cmd": PRINT_CLOCK})
+    await asyncio.sleep(0.5)
+    reader.cancel()
+    await client.connection.close()
+    latencies = []
+    for received_at, text in client.received:
+        for line in json.loads(text)["payload"]["data"].split():
+            latencies.append(received_at - float(line))
+    return latencies
+
+
+def run_and_wait(session, base_url: str, action: str, parameters: dict) -> None:
+    response = session.post(
+        f"{base_url}/api/v1/executions",
+        json={"action": action, "parameters": parameters},
+        timeout=30,
+    )
+    response.raise_for_status()
+    execution_id = response.json()["id"]
+    while session.get(f"{base_url}/api/v1/executions/{execution_id}", timeout=30).json()[
+        "status"
+    ] not in ("succeeded", "failed", "timeout"):
+        time.sleep(0.02)
+
+
+def run(args, env, procs) -> dict:
+    start_attune(procs, env, concurrency=2)
+    token = get_token(env.base_url)
+    results = {"status": {}}
+    for count in [int(c) for c in args.clients.split(",")]:
+        latencies = asyncio.run(status_latencies(env, token, count, args.executions))
+        results["status"][count] = {"deliveries": len(latencies), **distribution_ms(latencies)}
+        print(f"  {count} clients: {results['status'][count]}", flush=True)
+    latencies = asyncio.run(output_latencies(env, token))
+    results["output"] = {"chunks": len(latencies), **distribution_ms(latencies)}
+    return results
+
+
+def report(results: dict) -> None:
+    print("\nstatus change committed -> received (ms)")
+    print(f"{'clients':>8} {'deliveries':>11} {'p50':>8} {'p99':>8} {'max':>8}")
+    for count, row in results["status"].items():
+        print(f"{count:>8} {row['deliveries']:>11} {row['p50']:>8} {row['p99']:>8} {row['max']:>8}")
+    out = results["output"]
+    print(f"\noutput chunk printed -> received: p50 {out['p50']} ms, p99 {out['p99']} ms")
+    worst = max(row["p99"] or 0 for row in results["status"].values())
+    verdict = "met" if worst <= GOAL_P99_MS else "NOT met"
+    print(f"goal p99 <= {GOAL_P99_MS:g} ms at the largest client count: {verdict}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stack.stop_on_sigterm()
+    stack.BENCH_DB_NAME = BENCH_DB_NAME
+    stack.DEFAULT_PG_URL = stack.with_database_name(stack.DEFAULT_PG_URL, BENCH_DB_NAME)
+    env = stack.prepare_environment()
+    print(
+        f"notification_latency: {env.database_kind}, clients {args.clients}, "
+        f"{args.executions} executions each, {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    stack.setup_database(env)
+
+    import django
+
+    django.setup()
+    create_user()
+    try:
+        with stack.Processes(env.data_dir / "logs", env.variables) as procs:
+            results = run(args, env, procs)
+    finally:
+        stack.delete_redis_keys(env)
+    results["config"] = stack.run_config(args, env)
+    report(results)
+    stack.save_results(results, args, env, "notification_latency")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
