@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.rules",
     "apps.webhooks",
     "apps.sensors",
+    "apps.workflows",
 ]
 
 MIDDLEWARE = [

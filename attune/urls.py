@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.webhooks.api.urls")),
     path("", include("apps.rules.api.urls")),
     path("", include("apps.sensors.api.urls")),
+    path("", include("apps.workflows.api.urls")),
 ]
 
 urlpatterns = [

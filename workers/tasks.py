@@ -5,6 +5,7 @@ from celery import shared_task
 from apps.executions import services
 from apps.rules import engine, timers
 from apps.triggers.services import redispatch_pending_instances
+from apps.workflows import services as workflows
 from workers import executor
 
 
@@ -37,3 +38,15 @@ def process_trigger_instance(instance_id: int) -> None:
 def fire_timer(rule_id: int, scheduled_at: str | None = None) -> None:
     """Dispatch one tick of a timer rule (a repeated date tick does nothing)."""
     timers.fire_timer(rule_id, scheduled_at)
+
+
+@shared_task(name="attune.start_workflow", acks_late=True)
+def start_workflow(execution_id: int) -> None:
+    """Start a requested workflow execution (safe twice: only one claim succeeds)."""
+    workflows.start_workflow(execution_id)
+
+
+@shared_task(name="attune.advance_workflow", acks_late=True)
+def advance_workflow(execution_id: int, event: dict) -> None:
+    """Hand one event (child finished or paused, delay elapsed, cancel) to a workflow."""
+    workflows.advance_workflow(execution_id, event)

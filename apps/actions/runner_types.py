@@ -110,5 +110,11 @@ RUNNER_TYPES = {
             parameters=HTTP_PARAMETERS,
         ),
         RunnerType(name="noop", description="Do nothing and succeed.", needs_entry_point=False),
+        RunnerType(
+            name="orquesta",
+            description="Run the Orquesta workflow in the entry point; its tasks are child "
+            "executions.",
+            needs_entry_point=True,
+        ),
     ]
 }

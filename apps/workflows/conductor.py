@@ -384,7 +384,7 @@ class Conductor:
                         return
                 else:
                     remediated = continued = True
-                    self.arrive(target, f"{name}:{index}", ctx)
+                    self.arrive(target, name, ctx)
         if task["status"] in FAILED_STATUSES and not remediated:
             self.fail_workflow(self.failure_message(task), task, result=task["result"])
         if not continued:
@@ -402,7 +402,7 @@ class Conductor:
             return
         barrier["arrived"].append(source)
         barrier["ctx"].update(ctx)  # the branch that arrives last wins
-        required = len(set(self.inbound[target])) if join == "all" else join
+        required = len(self.inbound[target]) if join == "all" else join
         if len(set(barrier["arrived"])) >= required:
             barrier["fired"] = True
             self.schedule(target, dict(barrier["ctx"]))

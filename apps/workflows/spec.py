@@ -392,13 +392,13 @@ def check_graph(spec: dict, checker: Checker) -> None:
 
 
 def inbound_transitions(spec: dict) -> dict:
-    """Task name -> list of "source:index" naming each transition that leads to it."""
+    """Task name -> the tasks with a transition leading to it (each named once)."""
     inbound: dict[str, list[str]] = {name: [] for name in spec["tasks"]}
     for name, task in spec["tasks"].items():
-        for index, transition in enumerate(task["next"]):
+        for transition in task["next"]:
             for target in transition["do"]:
-                if target in inbound:
-                    inbound[target].append(f"{name}:{index}")
+                if target in inbound and name not in inbound[target]:
+                    inbound[target].append(name)
     return inbound
 
 

@@ -1,0 +1,322 @@
+"""Start, advance, pause, resume and re-run Orquesta workflow executions.
+
+A workflow is an Execution whose tasks are child executions. Nothing waits in a worker: the
+control queue runs `start_workflow` once, then `advance_workflow` each time something happens
+(a child reached a terminal status or paused, a delay elapsed, a cancel was asked). Each event
+locks the WorkflowExecution row, hands the event to the pure conductor, performs what it asks
+and saves its state in the same transaction; messages to Celery leave after commit.
+"""
+
+import logging
+from functools import lru_cache
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.exceptions import AttuneError, Conflict, InvalidInput, NotFound
+from apps.core.services import enqueue_on_commit
+from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus
+from apps.executions.models import Execution
+from apps.executions.services import (
+    ADVANCE_WORKFLOW_TASK,
+    cancel_execution,
+    finish_execution,
+    request_execution,
+    transition,
+)
+from apps.packs.archive import ArchiveInvalid, read_archive_file
+from apps.packs.models import PackContent
+from apps.workflows.conductor import Conductor, LaunchError
+from apps.workflows.models import TaskExecution, WorkflowExecution
+from apps.workflows.spec import WorkflowInvalid, parse_workflow
+
+logger = logging.getLogger(__name__)
+S = ExecutionStatus
+WORKFLOW_RUNNER = "orquesta"
+
+
+class DefinitionError(Exception):
+    """The workflow definition of an execution cannot be loaded."""
+
+
+@lru_cache(maxsize=256)
+def load_definition(content_sha256: str, entry_point: str) -> dict:
+    """The parsed definition in a pack's stored content (immutable per hash, so cached)."""
+    archive = PackContent.objects.filter(sha256=content_sha256).values_list("archive", flat=True)
+    if not archive:
+        raise DefinitionError(f"pack content {content_sha256[:12]} is not stored")
+    try:
+        text = read_archive_file(bytes(archive[0]), f"actions/{entry_point}")
+        return parse_workflow(text.decode("utf-8"))
+    except (ArchiveInvalid, UnicodeDecodeError, WorkflowInvalid) as exc:
+        raise DefinitionError(f"workflow actions/{entry_point}: {exc}") from exc
+
+
+class DatabaseEffects:
+    """Carries out the conductor's requests for one workflow execution."""
+
+    def __init__(self, execution: Execution):
+        self.execution = execution
+
+    def launch(self, task: dict, index: int, action: str, parameters: dict) -> int:
+        context = {key: v for key, v in self.execution.context.items() if key != "rerun"}
+        context["workflow"] = {
+            "execution_id": self.execution.pk,
+            "task": task["name"],
+            "task_id": task["id"],
+            "item": index,
+        }
+        try:
+            child = request_execution(
+                action,
+                parameters,
+                user=self.execution.created_by,
+                parent=self.execution,
+                context=context,
+            )
+        except AttuneError as exc:
+            raise LaunchError(exc.detail) from exc
+        return child.pk
+
+    def start_timer(self, task_id: int, seconds: float, token: str) -> None:
+        event = {"type": "timer", "task_id": task_id, "token": token}
+        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, self.execution.pk, event, countdown=seconds)
+
+    def cancel_child(self, execution_id: int) -> None:
+        try:
+            cancel_execution(execution_id)
+        except Conflict:
+            pass  # it finished meanwhile; its own event will arrive
+
+    def pause_child(self, execution_id: int) -> None:
+        if WorkflowExecution.objects.filter(pk=execution_id).exists():
+            pause_workflow(execution_id)
+
+    def resume_child(self, execution_id: int) -> None:
+        if WorkflowExecution.objects.filter(pk=execution_id).exists():
+            resume_workflow(execution_id)
+
+
+def start_workflow(execution_id: int) -> None:
+    """Claim a requested workflow execution and start its first tasks (safe to run twice)."""
+    with transaction.atomic():
+        if not transition(execution_id, S.RUNNING, only_from=WAITING_TO_RUN):
+            logger.info("execution_id=%s not claimable, workflow not started", execution_id)
+            return
+        Execution.objects.filter(pk=execution_id).update(started_at=timezone.now())
+        execution = Execution.objects.select_related("created_by").get(pk=execution_id)
+        try:
+            spec, rerun = definition_for(execution)
+        except DefinitionError as exc:
+            error = str(exc)
+            finish_execution(execution_id, S.FAILED, error=error, result={"errors": [error]})
+            return
+        workflow = WorkflowExecution.objects.create(
+            execution=execution, spec=spec, status="running"
+        )
+        conductor = Conductor(spec, None, DatabaseEffects(execution))
+        if rerun:
+            conductor.start_from(execution.parameters, rerun)
+        else:
+            conductor.start(execution.parameters)
+        save(workflow, conductor)
+    logger.info("execution_id=%s workflow started", execution_id)
+
+
+def definition_for(execution: Execution) -> tuple[dict, list | None]:
+    """The definition to run and, for a re-run, the tasks to start from."""
+    rerun = execution.context.get("rerun")
+    if rerun:
+        original = WorkflowExecution.objects.get(pk=rerun["of"])
+        return original.spec, rerun_tasks(original, rerun["tasks"], rerun["reset"])
+    snapshot = execution.action_snapshot
+    return load_definition(snapshot["content_sha256"], snapshot["entry_point"]), None
+
+
+def advance_workflow(execution_id: int, event: dict) -> None:
+    """Hand one event to the workflow's conductor under a row lock and act on the outcome."""
+    with transaction.atomic():
+        workflow = (
+            WorkflowExecution.objects.select_for_update()
+            .select_related("execution__created_by")
+            .filter(pk=execution_id)
+            .first()
+        )
+        if workflow is None or workflow.status in TERMINAL:
+            return
+        conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
+        handle_event(conductor, event)
+        save(workflow, conductor)
+
+
+def handle_event(conductor: Conductor, event: dict) -> None:
+    kind = event["type"]
+    if kind == "child":
+        child = (
+            Execution.objects.filter(pk=event["execution_id"])
+            .values("status", "result", "context")
+            .first()
+        )
+        where = (child or {}).get("context", {}).get("workflow")
+        if where:
+            conductor.on_child(
+                where["task_id"], where["item"], event["execution_id"], child["status"],
+                child["result"],
+            )  # fmt: skip
+    elif kind == "timer":
+        conductor.on_timer(event["task_id"], event["token"])
+    elif kind == "cancel":
+        conductor.cancel()
+    else:
+        logger.warning("unknown workflow event %r", event)
+
+
+def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
+    """Store the conductor's state, the changed task records, and mirror the status."""
+    previous = workflow.status
+    workflow.state = conductor.state
+    workflow.status = conductor.status
+    workflow.save(update_fields=["state", "status", "updated_at"])
+    save_tasks(workflow, conductor)
+    if conductor.status != previous or conductor.status in TERMINAL:
+        mirror_status(workflow.execution, conductor)
+
+
+def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
+    for task_id in sorted(conductor.changed):
+        task = conductor.state["tasks"][str(task_id)]
+        spec = workflow.spec["tasks"][task["name"]]
+        items_state = task.get("items_state") or []
+        TaskExecution.objects.update_or_create(
+            workflow=workflow,
+            task_id=task_id,
+            defaults={
+                "name": task["name"],
+                "status": task["status"],
+                "action_ref": spec["action"] or "",
+                "executions": [s["execution_id"] for s in items_state if s["execution_id"]],
+                "context": task["ctx"],
+                "published": task["published"],
+                "items": task.get("items")
+                if workflow.spec["tasks"][task["name"]]["with"]
+                else None,
+                "result": task["result"],
+                "attempt": task["attempt"],
+            },
+        )
+
+
+def mirror_status(execution: Execution, conductor: Conductor) -> None:
+    """Move the workflow's Execution to the conductor's status."""
+    status = conductor.status
+    if status in TERMINAL:
+        result = conductor.result()
+        error = "; ".join(e["message"] for e in result["errors"])
+        finish_execution(execution.pk, status, result=result, error=error)
+    elif status == S.PAUSING:
+        transition(execution.pk, S.PAUSING, only_from=[S.RUNNING, S.RESUMING])
+    elif status == S.PAUSED:
+        transition(execution.pk, S.PAUSING, only_from=[S.RUNNING, S.RESUMING])
+        if transition(execution.pk, S.PAUSED, only_from=[S.PAUSING]):
+            notify_parent(execution)
+    elif status == S.RUNNING:
+        transition(execution.pk, S.RUNNING, only_from=[S.RESUMING, S.PAUSING])
+
+
+def notify_parent(execution: Execution) -> None:
+    """A paused (or resumed) child workflow tells its parent, which may be waiting on it."""
+    if execution.parent_id:
+        event = {"type": "child", "execution_id": execution.pk}
+        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
+
+
+def locked_workflow(execution_id: int) -> WorkflowExecution:
+    workflow = (
+        WorkflowExecution.objects.select_for_update()
+        .select_related("execution__created_by")
+        .filter(pk=execution_id)
+        .first()
+    )
+    if workflow is None:
+        if Execution.objects.filter(pk=execution_id).exists():
+            raise Conflict(f"execution {execution_id} is not a running workflow")
+        raise NotFound(f"execution {execution_id} does not exist")
+    return workflow
+
+
+def pause_workflow(execution_id: int, *, user=None) -> WorkflowExecution:
+    """Start no new task; paused once the running ones (and child workflows) have stopped."""
+    with transaction.atomic():
+        workflow = locked_workflow(execution_id)
+        if workflow.status != "running":
+            raise Conflict(f"workflow {execution_id} cannot be paused ({workflow.status})")
+        conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
+        conductor.pause()
+        save(workflow, conductor)
+    logger.info("execution_id=%s pause by user_id=%s", execution_id, getattr(user, "pk", None))
+    return workflow
+
+
+def resume_workflow(execution_id: int, *, user=None) -> WorkflowExecution:
+    """Continue a paused (or pausing) workflow where it stopped, child workflows included."""
+    with transaction.atomic():
+        workflow = locked_workflow(execution_id)
+        if workflow.status not in ("paused", "pausing"):
+            raise Conflict(f"workflow {execution_id} is not paused ({workflow.status})")
+        transition(execution_id, S.RESUMING, only_from=[S.PAUSED])
+        conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
+        conductor.resume()
+        save(workflow, conductor)
+        if workflow.execution.parent_id and conductor.status == "running":
+            notify_parent(workflow.execution)
+    logger.info("execution_id=%s resume by user_id=%s", execution_id, getattr(user, "pk", None))
+    return workflow
+
+
+def rerun_workflow(
+    execution_id: int, *, tasks: list[str], reset: list[str] | None = None, user=None
+) -> Execution:
+    """Run a finished workflow again from the given tasks, with the context they had.
+
+    With-items tasks re-run only their failed items unless named in `reset`.
+    """
+    workflow = WorkflowExecution.objects.select_related("execution").filter(pk=execution_id)
+    workflow = workflow.first()
+    if workflow is None:
+        raise NotFound(f"workflow execution {execution_id} does not exist")
+    if workflow.status not in TERMINAL:
+        raise Conflict(f"workflow {execution_id} has not finished ({workflow.status})")
+    reset = reset or []
+    known = set(workflow.tasks.values_list("name", flat=True))
+    unknown = [name for name in [*tasks, *reset] if name not in known]
+    if not tasks or unknown:
+        message = f"tasks to re-run must be tasks this workflow ran; unknown: {unknown}"
+        raise InvalidInput(message if tasks else "name at least one task to re-run")
+    original = workflow.execution
+    context = {**original.context, "rerun": {"of": original.pk, "tasks": tasks, "reset": reset}}
+    return request_execution(
+        original.action_ref,
+        original.supplied_parameters,
+        user=user,
+        context=context,
+        rerun_of=original,
+    )
+
+
+def rerun_tasks(original: WorkflowExecution, names: list[str], reset: list[str]) -> list[dict]:
+    """The latest instance of each named task: its context and, unless reset, the results of
+    its items that succeeded."""
+    latest = {}
+    for task in original.state["tasks"].values():
+        if task["name"] in names:
+            latest[task["name"]] = task
+    found = []
+    for name in names:
+        task = latest[name]
+        done = {}
+        if name not in reset and original.spec["tasks"][name]["with"]:
+            for index, item in enumerate(task.get("items_state") or []):
+                if item["status"] == "succeeded":
+                    done[index] = item["result"]
+        found.append({"name": name, "ctx": task["ctx"], "done_items": done})
+    return found
