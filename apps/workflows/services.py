@@ -137,7 +137,7 @@ def advance_workflow(execution_id: int, event: dict) -> None:
     """Hand one event to the workflow's conductor under a row lock and act on the outcome."""
     with transaction.atomic():
         workflow = (
-            WorkflowExecution.objects.select_for_update()
+            WorkflowExecution.objects.select_for_update(of=("self",))
             .select_related("execution__created_by")
             .filter(pk=execution_id)
             .first()
@@ -232,7 +232,7 @@ def notify_parent(execution: Execution) -> None:
 
 def locked_workflow(execution_id: int) -> WorkflowExecution:
     workflow = (
-        WorkflowExecution.objects.select_for_update()
+        WorkflowExecution.objects.select_for_update(of=("self",))
         .select_related("execution__created_by")
         .filter(pk=execution_id)
         .first()
