@@ -103,12 +103,14 @@ class Conductor:
         item = task["items_state"][index]
         if item["execution_id"] != execution_id or item["status"] in COMPLETED_STATUSES:
             return  # a repeated delivery, or a child of an earlier attempt
-        self.touch(task)
-        if status == PAUSED:
+        if status == PAUSED and item["status"] != ITEM_PAUSED:
+            self.touch(task)
             item["status"] = ITEM_PAUSED
-        elif status == RUNNING:
+        elif status == RUNNING and item["status"] != ITEM_RUNNING:
+            self.touch(task)
             item["status"] = ITEM_RUNNING
         elif status in COMPLETED_STATUSES:
+            self.touch(task)
             item.update(status=status, result=result)
             if self.status == RUNNING:
                 self.launch_items(task)
@@ -474,6 +476,15 @@ class Conductor:
 
     def active_tasks(self) -> list[dict]:
         return [t for t in self.state["tasks"].values() if t["status"] in (RUNNING, DELAYED, HELD)]
+
+    def waiting_on(self) -> dict[int, tuple[int, int]]:
+        """Child execution id -> (task id, item index) of every child running or paused."""
+        return {
+            item["execution_id"]: (task["id"], index)
+            for task in self.active_tasks()
+            for index, item in enumerate(task.get("items_state") or [])
+            if item["status"] in (ITEM_RUNNING, ITEM_PAUSED)
+        }
 
     def running_items(self) -> list[tuple[dict, dict]]:
         return [

@@ -8,10 +8,12 @@ mixing text and expressions evaluates to a string. Both languages see the same f
 """
 
 import collections.abc  # noqa: F401 - yaql 3.2 uses collections.abc without importing it
+import inspect
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import zip_longest
 from typing import Any
 
@@ -32,7 +34,9 @@ COMPLETED_STATUSES = frozenset({SUCCEEDED, "canceled", *FAILED_STATUSES})
 _ENGINE = factory.YaqlFactory().create(
     options={"yaql.convertInputData": True, "yaql.convertOutputData": True}
 )
-_ROOT_CONTEXT = yaql.create_context()
+# The scope of the expression being evaluated. YAQL inspects a function's signature when it is
+# registered (slow), so the functions are registered once and look the scope up here.
+_CURRENT_SCOPE: ContextVar["Scope"] = ContextVar("workflow_expression_scope")
 # name -> function(scope, *args): extension point for functions needing more than the scope
 # (e.g. `st2kv` once the datastore exists).
 EXTRA_FUNCTIONS: dict[str, Any] = {}
@@ -40,11 +44,6 @@ EXTRA_FUNCTIONS: dict[str, Any] = {}
 
 class ExpressionError(Exception):
     """An expression failed to parse or evaluate; the message names the expression."""
-
-
-def register_function(name: str, function) -> None:
-    """Make `function(scope, *args)` callable as `name(...)` in YAQL and Jinja expressions."""
-    EXTRA_FUNCTIONS[name] = function
 
 
 @dataclass
@@ -58,43 +57,84 @@ class Scope:
     task_statuses: dict = field(default_factory=dict)  # task name -> latest status
     task_results: dict = field(default_factory=dict)  # task name -> latest result
 
-    def functions(self) -> dict:
-        def ctx(name=None):
-            if name is None:
-                return self.ctx
-            if name not in self.ctx:
-                raise ExpressionError(f"variable {name!r} is not in the context")
-            return self.ctx[name]
+    def ctx_value(self, name=None):
+        if name is None:
+            return self.ctx
+        if name not in self.ctx:
+            raise ExpressionError(f"variable {name!r} is not in the context")
+        return self.ctx[name]
 
-        def item(name=None):
-            if name is None:
-                return self.item
-            if not isinstance(self.item, dict) or name not in self.item:
-                raise ExpressionError(f"item has no value named {name!r}")
-            return self.item[name]
+    def item_value(self, name=None):
+        if name is None:
+            return self.item
+        if not isinstance(self.item, dict) or name not in self.item:
+            raise ExpressionError(f"item has no value named {name!r}")
+        return self.item[name]
 
-        def task(name=None):
-            return {
-                "task_name": name,
-                "status": self.task_statuses.get(name),
-                "result": self.task_results.get(name),
-            }
-
-        functions = {
-            "ctx": ctx,
-            "result": lambda: self.result,
-            "item": item,
-            "succeeded": lambda: self.status == SUCCEEDED,
-            "failed": lambda: self.status in FAILED_STATUSES,
-            "completed": lambda: self.status in COMPLETED_STATUSES,
-            "task_status": lambda name: self.task_statuses.get(name, "unknown"),
-            "task": task,
-            "json": lambda text: json.loads(text) if isinstance(text, str) else text,
-            "zip": lambda *lists: [list(row) for row in zip_longest(*lists)],
+    def task_value(self, name=None) -> dict:
+        return {
+            "task_name": name,
+            "status": self.task_statuses.get(name),
+            "result": self.task_results.get(name),
         }
+
+    def functions(self) -> dict:
+        """The expression functions bound to this scope (for Jinja)."""
+        functions = {name: partial(function, self) for name, function in FUNCTIONS.items()}
         for name, function in EXTRA_FUNCTIONS.items():
-            functions[name] = lambda *args, _f=function: _f(self, *args)
+            functions[name] = partial(function, self)
         return functions
+
+
+def zip_lists(*lists) -> list[list]:
+    """Orquesta's zip: rows of the lists side by side, padded with null."""
+    return [list(row) for row in zip_longest(*lists)]
+
+
+def parse_json(text):
+    return json.loads(text) if isinstance(text, str) else text
+
+
+FUNCTIONS = {
+    "ctx": lambda scope, name=None: scope.ctx_value(name),
+    "result": lambda scope: scope.result,
+    "item": lambda scope, name=None: scope.item_value(name),
+    "succeeded": lambda scope: scope.status == SUCCEEDED,
+    "failed": lambda scope: scope.status in FAILED_STATUSES,
+    "completed": lambda scope: scope.status in COMPLETED_STATUSES,
+    "task_status": lambda scope, name: scope.task_statuses.get(name, "unknown"),
+    "task": lambda scope, name=None: scope.task_value(name),
+    "json": lambda scope, text: parse_json(text),
+    "zip": lambda scope, *lists: zip_lists(*lists),
+}
+
+
+def yaql_function(function):
+    """Wrap `function(scope, *args)` for YAQL, which calls it without the scope."""
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())[1:]
+
+    def call(*args):
+        return function(_CURRENT_SCOPE.get(), *args)
+
+    call.__signature__ = signature.replace(parameters=parameters)
+    return call
+
+
+def yaql_root_context():
+    context = yaql.create_context()
+    for name, function in FUNCTIONS.items():
+        context.register_function(yaql_function(function), name=name)
+    return context
+
+
+_ROOT_CONTEXT = yaql_root_context()
+
+
+def register_function(name: str, function) -> None:
+    """Make `function(scope, *args)` callable as `name(...)` in YAQL and Jinja expressions."""
+    EXTRA_FUNCTIONS[name] = function
+    _ROOT_CONTEXT.register_function(yaql_function(function), name=name)
 
 
 def is_expression(value) -> bool:
@@ -124,13 +164,15 @@ def evaluate(value, scope: Scope):
 
 def evaluate_yaql(text: str, scope: Scope):
     context = _ROOT_CONTEXT.create_child_context()
-    for name, function in scope.functions().items():
-        context.register_function(function, name=name)
     context["$"] = scope.ctx
-    whole = WHOLE_YAQL.match(text)
-    if whole and "%>" not in whole.group(1):
-        return run_yaql(whole.group(1).strip(), context)
-    return YAQL_PATTERN.sub(lambda m: as_text(run_yaql(m.group(1).strip(), context)), text)
+    token = _CURRENT_SCOPE.set(scope)
+    try:
+        whole = WHOLE_YAQL.match(text)
+        if whole and "%>" not in whole.group(1):
+            return run_yaql(whole.group(1).strip(), context)
+        return YAQL_PATTERN.sub(lambda m: as_text(run_yaql(m.group(1).strip(), context)), text)
+    finally:
+        _CURRENT_SCOPE.reset(token)
 
 
 def run_yaql(expression: str, context):

@@ -146,29 +146,38 @@ def advance_workflow(execution_id: int, event: dict) -> None:
             return
         conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
         handle_event(conductor, event)
-        save(workflow, conductor)
+        if conductor.changed or conductor.status != workflow.status:
+            save(workflow, conductor)
 
 
 def handle_event(conductor: Conductor, event: dict) -> None:
     kind = event["type"]
     if kind == "child":
-        child = (
-            Execution.objects.filter(pk=event["execution_id"])
-            .values("status", "result", "context")
-            .first()
-        )
-        where = (child or {}).get("context", {}).get("workflow")
-        if where:
-            conductor.on_child(
-                where["task_id"], where["item"], event["execution_id"], child["status"],
-                child["result"],
-            )  # fmt: skip
+        report_children(conductor, event["execution_id"])
     elif kind == "timer":
         conductor.on_timer(event["task_id"], event["token"])
     elif kind == "cancel":
         conductor.cancel()
     else:
         logger.warning("unknown workflow event %r", event)
+
+
+def report_children(conductor: Conductor, execution_id: int) -> None:
+    """Tell the conductor about every child it waits on that has moved on, not only the one
+    that sent the event: children finishing together are handled by the first event, and the
+    events that follow find nothing to do and write nothing."""
+    waiting = conductor.waiting_on()
+    if execution_id not in waiting:
+        return  # already handled
+    moved = (
+        Execution.objects.filter(pk__in=list(waiting))
+        .filter(status__in=[*TERMINAL, S.PAUSED, S.RUNNING])
+        .order_by("pk")
+        .values_list("pk", "status", "result")
+    )
+    for child_id, status, result in moved:
+        task_id, index = waiting[child_id]
+        conductor.on_child(task_id, index, child_id, status, result)
 
 
 def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
@@ -183,27 +192,29 @@ def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
 
 
 def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
+    """Write the task records the event changed (an UPDATE, an INSERT for new ones)."""
     for task_id in sorted(conductor.changed):
         task = conductor.state["tasks"][str(task_id)]
         spec = workflow.spec["tasks"][task["name"]]
         items_state = task.get("items_state") or []
-        TaskExecution.objects.update_or_create(
-            workflow=workflow,
-            task_id=task_id,
-            defaults={
-                "name": task["name"],
-                "status": task["status"],
-                "action_ref": spec["action"] or "",
-                "executions": [s["execution_id"] for s in items_state if s["execution_id"]],
-                "context": task["ctx"],
-                "published": task["published"],
-                "items": task.get("items")
-                if workflow.spec["tasks"][task["name"]]["with"]
-                else None,
-                "result": task["result"],
-                "attempt": task["attempt"],
-            },
-        )
+        fields = {
+            "status": task["status"],
+            "executions": [s["execution_id"] for s in items_state if s["execution_id"]],
+            "published": task["published"],
+            "items": task.get("items") if spec["with"] else None,
+            "result": task["result"],
+            "attempt": task["attempt"],
+            "updated_at": timezone.now(),
+        }
+        if not TaskExecution.objects.filter(workflow=workflow, task_id=task_id).update(**fields):
+            TaskExecution.objects.create(
+                workflow=workflow,
+                task_id=task_id,
+                name=task["name"],
+                action_ref=spec["action"] or "",
+                context=task["ctx"],
+                **fields,
+            )
 
 
 def mirror_status(execution: Execution, conductor: Conductor) -> None:

@@ -60,3 +60,14 @@ def test_syntax_errors_are_reported_before_running():
     assert syntax_errors("<% ctx(a %>")
     assert syntax_errors("{{ ctx('a') ")
     assert syntax_errors("{{ ctx( }}")
+
+
+def test_registered_functions_see_the_scope_in_both_languages():
+    from apps.workflows.expressions import EXTRA_FUNCTIONS, register_function
+
+    register_function("shout", lambda scope, key: str(scope.ctx[key]).upper())
+    try:
+        assert evaluate("<% shout(name) %>", scope()) == "ADA"
+        assert evaluate("{{ shout('name') }}", scope()) == "ADA"
+    finally:
+        EXTRA_FUNCTIONS.pop("shout")
