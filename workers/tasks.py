@@ -23,9 +23,10 @@ def reap_executions() -> None:
 
 @shared_task(name="attune.redispatch_requested")
 def redispatch_requested() -> None:
-    """Queue again executions and trigger instances whose message was lost."""
+    """Queue again executions, trigger instances and workflow events whose message was lost."""
     services.redispatch_requested_executions()
     redispatch_pending_instances()
+    workflows.resync_workflows()
 
 
 @shared_task(name="attune.process_trigger_instance", acks_late=True)

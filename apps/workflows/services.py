@@ -8,8 +8,10 @@ and saves its state in the same transaction; messages to Celery leave after comm
 """
 
 import logging
+from datetime import timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -331,3 +333,30 @@ def rerun_tasks(original: WorkflowExecution, names: list[str], reset: list[str])
                     done[index] = item["result"]
         found.append({"name": name, "ctx": task["ctx"], "done_items": done})
     return found
+
+
+def resync_workflows() -> list[int]:
+    """Wake workflows that missed a child's event (a lost message, a crashed engine process).
+
+    A workflow idle for a while whose waited-on children include a finished one gets the event
+    again; handling it twice is harmless.
+    """
+    deadline = timezone.now() - timedelta(seconds=settings.ATTUNE_REDISPATCH_AFTER_SECONDS)
+    stale = WorkflowExecution.objects.filter(
+        status__in=[S.RUNNING, S.PAUSING, S.CANCELING], updated_at__lt=deadline
+    ).only("pk", "spec", "state", "status")[:1000]
+    woken = []
+    for workflow in stale:
+        waiting = Conductor(workflow.spec, workflow.state, effects=None).waiting_on()
+        finished = (
+            Execution.objects.filter(pk__in=list(waiting), status__in=TERMINAL)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if finished is not None:
+            event = {"type": "child", "execution_id": finished}
+            enqueue_on_commit(ADVANCE_WORKFLOW_TASK, workflow.pk, event)
+            woken.append(workflow.pk)
+    if woken:
+        logger.warning("re-sent missed child events to workflows %s", woken)
+    return woken

@@ -1,0 +1,73 @@
+"""A workflow whose child event was lost is woken by the housekeeping sweep."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from apps.executions.services import finish_execution, request_execution, transition
+from apps.packs.services import register_pack
+from apps.workflows import services
+from apps.workflows.models import WorkflowExecution
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sequence_workflow(db):
+    register_pack(REPO_ROOT / "packs" / "core")
+    register_pack(REPO_ROOT / "tests" / "fixtures" / "packs" / "workflows")
+    execution = request_execution("workflows.sequence", {"name": "ada"})
+    services.start_workflow(execution.pk)
+    return execution
+
+
+def age(workflow_id: int, seconds: float) -> None:
+    then = timezone.now() - timedelta(seconds=seconds)
+    WorkflowExecution.objects.filter(pk=workflow_id).update(updated_at=then)
+
+
+def sent_events(callbacks) -> list[tuple]:
+    return [c.args[:2] for c in callbacks if c.args[0] == "attune.advance_workflow"]
+
+
+def test_lost_child_event_is_sent_again(sequence_workflow, django_capture_on_commit_callbacks):
+    (child,) = sequence_workflow.children.all()
+    transition(child.pk, "running", only_from=["requested"])
+    finish_execution(child.pk, "succeeded", result={"stdout": "A:ada\n"})  # its event is lost
+    age(sequence_workflow.pk, 600)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        woken = services.resync_workflows()
+
+    assert woken == [sequence_workflow.pk]
+    event = {"type": "child", "execution_id": child.pk}
+    assert sent_events(callbacks) == [("attune.advance_workflow", (sequence_workflow.pk, event))]
+
+    services.advance_workflow(sequence_workflow.pk, event)
+    names = list(sequence_workflow.workflow.tasks.values_list("name", "status"))
+    assert names == [("a", "succeeded"), ("b", "running")]
+
+
+def test_workflow_waiting_on_a_running_child_is_left_alone(
+    sequence_workflow, django_capture_on_commit_callbacks
+):
+    age(sequence_workflow.pk, 600)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.resync_workflows() == []
+    assert sent_events(callbacks) == []
+
+
+def test_repeated_child_event_changes_nothing(sequence_workflow):
+    (child,) = sequence_workflow.children.all()
+    transition(child.pk, "running", only_from=["requested"])
+    finish_execution(child.pk, "succeeded", result={"stdout": "A:ada\n"})
+    event = {"type": "child", "execution_id": child.pk}
+    services.advance_workflow(sequence_workflow.pk, event)
+    state = WorkflowExecution.objects.get(pk=sequence_workflow.pk).state
+
+    services.advance_workflow(sequence_workflow.pk, event)
+
+    assert WorkflowExecution.objects.get(pk=sequence_workflow.pk).state == state
+    assert sequence_workflow.children.count() == 2
