@@ -6,7 +6,7 @@ from apps.workflows.models import TaskExecution, WorkflowExecution
 
 class TaskExecutionInline(admin.TabularInline):
     model = TaskExecution
-    fields = ["task_id", "name", "status", "action_ref", "executions", "attempt", "published"]
+    fields = ["task_id", "name", "status", "action_ref", "executions", "attempt"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -28,9 +28,9 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):
     def shown_spec(self, workflow):
         return pretty_json(workflow.spec)
 
-    @admin.display(description="state")
+    @admin.display(description="state (secret parameters masked)")
     def shown_state(self, workflow):
-        return pretty_json(workflow.state)
+        return pretty_json(workflow.mask(workflow.state))
 
     def has_add_permission(self, request):
         return False
@@ -38,10 +38,37 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):
 
 @admin.register(TaskExecution)
 class TaskExecutionAdmin(admin.ModelAdmin):
+    """Task instances; context, published variables and result shown with secrets masked."""
+
     list_display = ["workflow", "task_id", "name", "status", "action_ref", "attempt"]
     list_filter = ["status"]
     search_fields = ["=workflow__execution__id", "name"]
-    readonly_fields = [f.name for f in TaskExecution._meta.fields]
+    list_select_related = ["workflow"]
+    fields = [
+        "workflow",
+        "task_id",
+        "name",
+        "status",
+        "action_ref",
+        "executions",
+        "attempt",
+        "shown_context",
+        "shown_published",
+        "shown_result",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="context")
+    def shown_context(self, task):
+        return pretty_json(task.workflow.mask(task.context))
+
+    @admin.display(description="published")
+    def shown_published(self, task):
+        return pretty_json(task.workflow.mask(task.published))
+
+    @admin.display(description="result")
+    def shown_result(self, task):
+        return pretty_json(task.workflow.mask(task.result))
 
     def has_add_permission(self, request):
         return False

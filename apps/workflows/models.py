@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from apps.executions.masking import mask_secret_values
+
 
 class WorkflowExecution(models.Model):
     """The engine state of an Orquesta workflow run, one-to-one with its Execution.
@@ -25,6 +27,16 @@ class WorkflowExecution(models.Model):
 
     def __str__(self):
         return f"workflow #{self.pk} ({self.status})"
+
+    def mask(self, value):
+        """`value` with the workflow's secret parameter values masked (for every output)."""
+        execution = self.execution
+        secrets = [
+            execution.parameters[name]
+            for name in execution.secret_parameter_names()
+            if name in execution.parameters
+        ]
+        return mask_secret_values(value, secrets)
 
 
 class TaskExecution(models.Model):

@@ -190,7 +190,7 @@ def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
     workflow.save(update_fields=["state", "status", "updated_at"])
     save_tasks(workflow, conductor)
     if conductor.status != previous or conductor.status in TERMINAL:
-        mirror_status(workflow.execution, conductor)
+        mirror_status(workflow, conductor)
 
 
 def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
@@ -219,11 +219,11 @@ def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
             )
 
 
-def mirror_status(execution: Execution, conductor: Conductor) -> None:
+def mirror_status(workflow: WorkflowExecution, conductor: Conductor) -> None:
     """Move the workflow's Execution to the conductor's status."""
-    status = conductor.status
+    execution, status = workflow.execution, conductor.status
     if status in TERMINAL:
-        result = conductor.result()
+        result = workflow.mask(conductor.result())
         error = "; ".join(e["message"] for e in result["errors"])
         finish_execution(execution.pk, status, result=result, error=error)
     elif status == S.PAUSING:

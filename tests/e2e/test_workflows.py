@@ -289,3 +289,16 @@ def test_unknown_workflow_parameter_is_refused(alice_api):
     )
     assert response.status_code == 400
     assert "name" in response.text
+
+
+def test_secret_parameters_are_masked_in_every_workflow_output(alice_api):
+    token = "s3cr3t-token-value"
+    execution = run_workflow(alice_api, "workflows.secret_output", token=token)
+
+    assert execution["status"] == "succeeded"
+    assert execution["parameters"]["token"] == "********"
+    assert execution["result"]["output"] == {"header": "Bearer ********"}
+    workflow = alice_api.get(f"/api/v1/workflows/{execution['id']}").text
+    tasks = alice_api.get(f"/api/v1/executions/{execution['id']}/tasks").text
+    assert token not in workflow and token not in tasks
+    assert "Bearer ********" in tasks

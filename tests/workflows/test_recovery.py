@@ -1,26 +1,12 @@
 """A workflow whose child event was lost is woken by the housekeeping sweep."""
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from django.utils import timezone
 
-from apps.executions.services import finish_execution, request_execution, transition
-from apps.packs.services import register_pack
+from apps.executions.services import finish_execution, transition
 from apps.workflows import services
 from apps.workflows.models import WorkflowExecution
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sequence_workflow(db):
-    register_pack(REPO_ROOT / "packs" / "core")
-    register_pack(REPO_ROOT / "tests" / "fixtures" / "packs" / "workflows")
-    execution = request_execution("workflows.sequence", {"name": "ada"})
-    services.start_workflow(execution.pk)
-    return execution
 
 
 def age(workflow_id: int, seconds: float) -> None:

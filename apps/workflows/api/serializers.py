@@ -4,9 +4,14 @@ from apps.workflows.models import TaskExecution, WorkflowExecution
 
 
 class TaskExecutionSerializer(serializers.ModelSerializer):
-    """A task instance: its child execution(s), outcome and published variables."""
+    """A task instance: its child execution(s), outcome and published variables, with the
+    workflow's secret parameter values masked."""
 
     execution = serializers.IntegerField(source="execution_id", read_only=True)
+    context = serializers.SerializerMethodField()
+    published = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
 
     class Meta:
         model = TaskExecution
@@ -26,6 +31,18 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    def get_context(self, task) -> dict:
+        return task.workflow.mask(task.context)
+
+    def get_published(self, task) -> dict:
+        return task.workflow.mask(task.published)
+
+    def get_items(self, task) -> list | None:
+        return task.workflow.mask(task.items)
+
+    def get_result(self, task):
+        return task.workflow.mask(task.result)
+
 
 class WorkflowSerializer(serializers.ModelSerializer):
     """A workflow execution with its task instances in the order they started."""
@@ -41,10 +58,10 @@ class WorkflowSerializer(serializers.ModelSerializer):
         fields = ["execution", "action", "status", "output", "errors", "tasks", "created_at"]
 
     def get_output(self, workflow) -> dict | None:
-        return workflow.state.get("output")
+        return workflow.mask(workflow.state.get("output"))
 
     def get_errors(self, workflow) -> list:
-        return workflow.state.get("errors", [])
+        return workflow.mask(workflow.state.get("errors", []))
 
 
 class RerunRequestSerializer(serializers.Serializer):

@@ -56,4 +56,5 @@ class ExecutionTasksView(ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return TaskExecution.objects.filter(workflow_id=self.kwargs["pk"]).order_by("task_id")
+        tasks = TaskExecution.objects.filter(workflow_id=self.kwargs["pk"])
+        return tasks.select_related("workflow__execution").order_by("task_id")
