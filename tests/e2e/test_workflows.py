@@ -302,3 +302,15 @@ def test_secret_parameters_are_masked_in_every_workflow_output(alice_api):
     tasks = alice_api.get(f"/api/v1/executions/{execution['id']}/tasks").text
     assert token not in workflow and token not in tasks
     assert "Bearer ********" in tasks
+
+
+def test_fail_fast_lets_running_tasks_finish_and_starts_nothing_new(alice_api):
+    """T2.2: a failure without remediation fails the workflow once running tasks finish."""
+    execution = run_workflow(alice_api, "workflows.fail_fast")
+
+    assert execution["status"] == "failed"
+    by_cmd = {c["parameters"]["cmd"]: c for c in children_of(alice_api, execution["id"])}
+    assert set(by_cmd) == {"exit 1", "sleep 2"}  # after_slow never started
+    assert by_cmd["sleep 2"]["status"] == "succeeded"  # the running task was let finish
+    assert moment(execution["finished_at"]) >= moment(by_cmd["sleep 2"]["finished_at"])
+    assert [e["task_id"] for e in execution["result"]["errors"]] == ["breaks"]
