@@ -60,6 +60,7 @@ class Conductor:
         self.effects = effects
         self.inbound = inbound_transitions(spec)
         self.changed: set[int] = set()  # task ids whose record changed during this event
+        self.created: set[int] = set()  # task ids created during this event
         self._ready: deque[int] = deque()
 
     # ----- events -------------------------------------------------------------------------
@@ -204,6 +205,7 @@ class Conductor:
             "timer": None,
         }
         self.state["tasks"][str(task_id)] = task
+        self.created.add(task_id)
         self.touch(task)
         delay = self.spec["tasks"][name]["delay"]
         if delay is None:

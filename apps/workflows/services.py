@@ -194,7 +194,9 @@ def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
 
 
 def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
-    """Write the task records the event changed (an UPDATE, an INSERT for new ones)."""
+    """Write the task records the event changed: one INSERT for all new ones, an UPDATE each
+    for the others."""
+    created = []
     for task_id in sorted(conductor.changed):
         task = conductor.state["tasks"][str(task_id)]
         spec = workflow.spec["tasks"][task["name"]]
@@ -206,17 +208,22 @@ def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
             "items": task.get("items") if spec["with"] else None,
             "result": task["result"],
             "attempt": task["attempt"],
-            "updated_at": timezone.now(),
         }
-        if not TaskExecution.objects.filter(workflow=workflow, task_id=task_id).update(**fields):
-            TaskExecution.objects.create(
-                workflow=workflow,
-                task_id=task_id,
-                name=task["name"],
-                action_ref=spec["action"] or "",
-                context=task["ctx"],
-                **fields,
+        if task_id in conductor.created:
+            created.append(
+                TaskExecution(
+                    workflow=workflow,
+                    task_id=task_id,
+                    name=task["name"],
+                    action_ref=spec["action"] or "",
+                    context=task["ctx"],
+                    **fields,
+                )
             )
+        else:
+            tasks = TaskExecution.objects.filter(workflow=workflow, task_id=task_id)
+            tasks.update(updated_at=timezone.now(), **fields)
+    TaskExecution.objects.bulk_create(created)
 
 
 def mirror_status(workflow: WorkflowExecution, conductor: Conductor) -> None:
