@@ -91,12 +91,19 @@ class DatabaseEffects:
             pass  # it finished meanwhile; its own event will arrive
 
     def pause_child(self, execution_id: int) -> None:
+        """Pause a child workflow (an action child just runs to its end)."""
         if WorkflowExecution.objects.filter(pk=execution_id).exists():
-            pause_workflow(execution_id)
+            try:
+                pause_workflow(execution_id)
+            except Conflict:
+                pass  # it is finishing or already pausing; its own event will arrive
 
     def resume_child(self, execution_id: int) -> None:
         if WorkflowExecution.objects.filter(pk=execution_id).exists():
-            resume_workflow(execution_id)
+            try:
+                resume_workflow(execution_id)
+            except Conflict:
+                pass  # it was not paused (it finished, or was resumed directly)
 
 
 def start_workflow(execution_id: int) -> None:
@@ -268,7 +275,7 @@ def pause_workflow(execution_id: int, *, user=None) -> WorkflowExecution:
     """Start no new task; paused once the running ones (and child workflows) have stopped."""
     with transaction.atomic():
         workflow = locked_workflow(execution_id)
-        if workflow.status != "running":
+        if workflow.status != S.RUNNING:
             raise Conflict(f"workflow {execution_id} cannot be paused ({workflow.status})")
         conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
         conductor.pause()
@@ -281,13 +288,13 @@ def resume_workflow(execution_id: int, *, user=None) -> WorkflowExecution:
     """Continue a paused (or pausing) workflow where it stopped, child workflows included."""
     with transaction.atomic():
         workflow = locked_workflow(execution_id)
-        if workflow.status not in ("paused", "pausing"):
+        if workflow.status not in (S.PAUSED, S.PAUSING):
             raise Conflict(f"workflow {execution_id} is not paused ({workflow.status})")
         transition(execution_id, S.RESUMING, only_from=[S.PAUSED])
         conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
         conductor.resume()
         save(workflow, conductor)
-        if workflow.execution.parent_id and conductor.status == "running":
+        if workflow.execution.parent_id and conductor.status == S.RUNNING:
             notify_parent(workflow.execution)
     logger.info("execution_id=%s resume by user_id=%s", execution_id, getattr(user, "pk", None))
     return workflow
