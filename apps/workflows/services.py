@@ -109,10 +109,10 @@ class DatabaseEffects:
 def start_workflow(execution_id: int) -> None:
     """Claim a requested workflow execution and start its first tasks (safe to run twice)."""
     with transaction.atomic():
-        if not transition(execution_id, S.RUNNING, only_from=WAITING_TO_RUN):
+        now = timezone.now()
+        if not transition(execution_id, S.RUNNING, only_from=WAITING_TO_RUN, started_at=now):
             logger.info("execution_id=%s not claimable, workflow not started", execution_id)
             return
-        Execution.objects.filter(pk=execution_id).update(started_at=timezone.now())
         execution = Execution.objects.select_related("created_by").get(pk=execution_id)
         try:
             spec, rerun = definition_for(execution)
@@ -121,7 +121,7 @@ def start_workflow(execution_id: int) -> None:
             finish_execution(execution_id, S.FAILED, error=error, result={"errors": [error]})
             return
         workflow = WorkflowExecution.objects.create(
-            execution=execution, spec=spec, status="running"
+            execution=execution, spec=spec, status=S.RUNNING
         )
         conductor = Conductor(spec, None, DatabaseEffects(execution))
         if rerun:
