@@ -248,7 +248,7 @@ class Conductor:
             return
         try:
             items, concurrency = self.task_items(task, spec)
-        except ExpressionError as exc:
+        except (ExpressionError, TypeError, ValueError) as exc:
             self.fail_task(task, f"with items of task {task['name']!r}: {exc}")
             return
         done = task.pop("done_items", None) or {}

@@ -180,7 +180,7 @@ def run_yaql(expression: str, context):
         return parse_yaql(expression).evaluate(context=context)
     except ExpressionError as exc:
         raise ExpressionError(f"{exc} in <% {expression} %>") from exc
-    except (YaqlException, KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of an expression fails its task
         message = str(exc) or type(exc).__name__
         raise ExpressionError(f"{type(exc).__name__}: {message} in <% {expression} %>") from exc
 
@@ -197,7 +197,7 @@ def evaluate_jinja(text: str, scope: Scope):
         raise ExpressionError(f"{exc} in {text!r}") from exc
     except TemplateRenderError as exc:
         raise ExpressionError(str(exc)) from exc
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of an expression fails its task
         raise ExpressionError(f"{type(exc).__name__}: {exc} in {text!r}") from exc
 
 

@@ -143,6 +143,16 @@ def definition_for(execution: Execution) -> tuple[dict, list | None]:
 
 
 def advance_workflow(execution_id: int, event: dict) -> None:
+    """Hand one event to the workflow's conductor; an engine error fails the workflow rather
+    than leaving it waiting forever."""
+    try:
+        apply_event(execution_id, event)
+    except Exception as exc:  # noqa: BLE001 - an engine bug must not strand the workflow
+        logger.exception("execution_id=%s workflow engine error on %s", execution_id, event)
+        abort_workflow(execution_id, f"workflow engine error: {type(exc).__name__}: {exc}")
+
+
+def apply_event(execution_id: int, event: dict) -> None:
     """Hand one event to the workflow's conductor under a row lock and act on the outcome."""
     with transaction.atomic():
         workflow = (
@@ -157,6 +167,23 @@ def advance_workflow(execution_id: int, event: dict) -> None:
         handle_event(conductor, event)
         if conductor.changed or conductor.status != workflow.status:
             save(workflow, conductor)
+
+
+def abort_workflow(execution_id: int, error: str) -> None:
+    """Fail a workflow the engine cannot advance, and cancel the children it waits on."""
+    with transaction.atomic():
+        workflow = locked_workflow(execution_id)
+        if workflow.status in TERMINAL:
+            return
+        waiting = Conductor(workflow.spec, workflow.state, effects=None).waiting_on()
+        workflow.state["errors"].append({"type": "error", "message": error})
+        workflow.state["status"] = workflow.status = S.FAILED
+        workflow.save(update_fields=["state", "status", "updated_at"])
+        for child_id in waiting:
+            DatabaseEffects(workflow.execution).cancel_child(child_id)
+        result = {"output": None, "errors": workflow.mask(workflow.state["errors"])}
+        transition(execution_id, S.RESUMING, only_from=[S.PAUSED])  # paused cannot fail
+        finish_execution(execution_id, S.FAILED, result=result, error=error)
 
 
 def handle_event(conductor: Conductor, event: dict) -> None:

@@ -57,3 +57,20 @@ def test_repeated_child_event_changes_nothing(sequence_workflow):
 
     assert WorkflowExecution.objects.get(pk=sequence_workflow.pk).state == state
     assert sequence_workflow.children.count() == 2
+
+
+def test_engine_error_fails_the_workflow_instead_of_stranding_it(sequence_workflow):
+    (child,) = sequence_workflow.children.all()
+    workflow = sequence_workflow.workflow
+    del workflow.state["tasks"]["1"]["published"]  # a state the engine cannot handle
+    workflow.save()
+    transition(child.pk, "running", only_from=["requested"])
+    finish_execution(child.pk, "succeeded", result={"stdout": "A:ada\n"})
+
+    services.advance_workflow(sequence_workflow.pk, {"type": "child", "execution_id": child.pk})
+
+    sequence_workflow.refresh_from_db()
+    assert sequence_workflow.status == "failed"
+    assert sequence_workflow.error == "workflow engine error: KeyError: 'published'"
+    assert sequence_workflow.result["errors"][-1]["message"] == sequence_workflow.error
+    assert WorkflowExecution.objects.get(pk=sequence_workflow.pk).status == "failed"

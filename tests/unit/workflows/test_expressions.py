@@ -71,3 +71,9 @@ def test_registered_functions_see_the_scope_in_both_languages():
         assert evaluate("{{ shout('name') }}", scope()) == "ADA"
     finally:
         EXTRA_FUNCTIONS.pop("shout")
+
+
+@pytest.mark.parametrize("expression", ["<% 1 / 0 %>", "{{ 1 / 0 }}", "<% ctx(name).nope() %>"])
+def test_any_evaluation_failure_is_an_expression_error(expression):
+    with pytest.raises(ExpressionError, match="in "):
+        evaluate(expression, scope())
