@@ -179,6 +179,9 @@ def test_pausing_something_that_is_not_a_workflow_is_refused(alice_api):
     response = alice_api.post(f"/api/v1/workflows/{done['id']}/pause")
     assert response.status_code == 404
     assert alice_api.post("/api/v1/workflows/999999/resume").status_code == 404
+    response = alice_api.get(f"/api/v1/executions/{done['id']}/tasks")
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"execution {done['id']} is not a workflow"
 
 
 def test_rerun_from_a_failed_task_keeps_earlier_results(alice_api, tmp_path):

@@ -1,5 +1,8 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.executions.models import Execution
 from apps.workflows.models import TaskExecution, WorkflowExecution
 
 
@@ -40,6 +43,7 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
     def get_items(self, task) -> list | None:
         return task.workflow.mask(task.items)
 
+    @extend_schema_field(OpenApiTypes.ANY)
     def get_result(self, task):
         return task.workflow.mask(task.result)
 
@@ -64,6 +68,16 @@ class WorkflowSerializer(serializers.ModelSerializer):
         return workflow.mask(workflow.state.get("errors", []))
 
 
-class RerunRequestSerializer(serializers.Serializer):
+class WorkflowRerunRequestSerializer(serializers.Serializer):
     tasks = serializers.ListField(child=serializers.CharField(), allow_empty=False)
     reset = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+
+
+class RerunExecutionSerializer(serializers.ModelSerializer):
+    """The execution a re-run requested (follow it at /api/v1/executions/<id>)."""
+
+    action = serializers.CharField(source="action_ref")
+
+    class Meta:
+        model = Execution
+        fields = ["id", "action", "status", "rerun_of", "requested_at"]

@@ -4,11 +4,12 @@ from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
-from apps.executions.api.serializers import ExecutionSerializer
+from apps.core.exceptions import NotFound
 from apps.workflows import services
 from apps.workflows.api.serializers import (
-    RerunRequestSerializer,
+    RerunExecutionSerializer,
     TaskExecutionSerializer,
+    WorkflowRerunRequestSerializer,
     WorkflowSerializer,
 )
 from apps.workflows.models import TaskExecution, WorkflowExecution
@@ -32,10 +33,12 @@ class WorkflowViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         services.resume_workflow(self.get_object().pk, user=request.user)
         return Response(self.fresh(pk), status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=RerunRequestSerializer, responses={201: ExecutionSerializer})
+    @extend_schema(
+        request=WorkflowRerunRequestSerializer, responses={201: RerunExecutionSerializer}
+    )
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
-        body = RerunRequestSerializer(data=request.data)
+        body = WorkflowRerunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         execution = services.rerun_workflow(
             self.get_object().pk,
@@ -43,7 +46,7 @@ class WorkflowViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             reset=body.validated_data["reset"],
             user=request.user,
         )
-        return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
+        return Response(RerunExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
 
     def fresh(self, pk) -> dict:
         return WorkflowSerializer(self.get_queryset().get(pk=pk)).data
@@ -52,9 +55,12 @@ class WorkflowViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 class ExecutionTasksView(ListAPIView):
     """The task instances of a workflow execution, in the order they started."""
 
+    queryset = TaskExecution.objects.none()  # the model, for the schema
     serializer_class = TaskExecutionSerializer
     pagination_class = None
 
     def get_queryset(self):
+        if not WorkflowExecution.objects.filter(pk=self.kwargs["pk"]).exists():
+            raise NotFound(f"execution {self.kwargs['pk']} is not a workflow")
         tasks = TaskExecution.objects.filter(workflow_id=self.kwargs["pk"])
         return tasks.select_related("workflow__execution").order_by("task_id")
