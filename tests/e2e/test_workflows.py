@@ -6,6 +6,7 @@ import pytest
 
 from apps.packs.services import register_pack
 from tests.e2e.conftest import FIXTURE_PACKS
+from tests.support.events import post_webhook, unique, wait_for_enforcements, webhook_rule
 
 pytestmark = pytest.mark.e2e
 
@@ -314,3 +315,20 @@ def test_fail_fast_lets_running_tasks_finish_and_starts_nothing_new(alice_api):
     assert by_cmd["sleep 2"]["status"] == "succeeded"  # the running task was let finish
     assert moment(execution["finished_at"]) >= moment(by_cmd["sleep 2"]["finished_at"])
     assert [e["task_id"] for e in execution["result"]["errors"]] == ["breaks"]
+
+
+def test_webhook_payload_starts_a_workflow_through_a_rule(admin_api):
+    """T2.4: the trigger payload (nested path, filter) reaches the workflow and its items."""
+    url = unique("fruits")
+    parameters = {"items": "{{ trigger.body.order.fruits | map('upper') | list }}"}
+    webhook_rule(admin_api, url, {"ref": "workflows.with_items", "parameters": parameters})
+
+    response = post_webhook(admin_api, url, {"order": {"fruits": ["fig", "kiwi"]}})
+
+    [enforcement] = wait_for_enforcements(admin_api, response.json()["trigger_instance_id"], 1)
+    execution = admin_api.wait_for(enforcement["execution"])
+    assert execution["status"] == "succeeded", execution
+    assert execution["result"]["output"] == {"echoed": ["FIG", "KIWI"]}
+    children = children_of(admin_api, execution["id"])
+    assert all(c["context"]["rule"] == execution["context"]["rule"] for c in children)
+    assert [c["context"]["workflow"]["item"] for c in children] == [0, 1]
