@@ -113,7 +113,7 @@ def wait_for_child(api, execution_id: int, statuses, count: int = 1, timeout: fl
 
 
 def test_pause_waits_for_the_running_task_and_resume_continues(alice_api):
-    execution = alice_api.run("workflows.slow_steps", seconds=1)
+    execution = alice_api.run("workflows.slow_steps", seconds=3)
     wait_for_child(alice_api, execution["id"], statuses={"running"})
 
     response = alice_api.post(f"/api/v1/workflows/{execution['id']}/pause")
@@ -138,7 +138,7 @@ def test_pause_waits_for_the_running_task_and_resume_continues(alice_api):
 
 
 def test_resume_runs_the_remaining_items(alice_api):
-    execution = alice_api.run("workflows.sleep_items", seconds=[1, 1, 1, 1], concurrency=1)
+    execution = alice_api.run("workflows.sleep_items", seconds=[3, 1, 1, 1], concurrency=1)
     wait_for_child(alice_api, execution["id"], statuses={"running"})
 
     assert alice_api.post(f"/api/v1/workflows/{execution['id']}/pause").status_code == 202
@@ -154,7 +154,7 @@ def test_resume_runs_the_remaining_items(alice_api):
 
 
 def test_pause_cascades_into_a_child_workflow(alice_api):
-    execution = alice_api.run("workflows.nested_slow", seconds=1)
+    execution = alice_api.run("workflows.nested_slow", seconds=3)
     inner = wait_for_child(alice_api, execution["id"], statuses={"running"})
     wait_for_child(alice_api, inner["id"], statuses={"running"})
 

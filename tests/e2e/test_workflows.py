@@ -311,9 +311,9 @@ def test_fail_fast_lets_running_tasks_finish_and_starts_nothing_new(alice_api):
 
     assert execution["status"] == "failed"
     by_cmd = {c["parameters"]["cmd"]: c for c in children_of(alice_api, execution["id"])}
-    assert set(by_cmd) == {"exit 1", "sleep 2"}  # after_slow never started
-    assert by_cmd["sleep 2"]["status"] == "succeeded"  # the running task was let finish
-    assert moment(execution["finished_at"]) >= moment(by_cmd["sleep 2"]["finished_at"])
+    assert set(by_cmd) == {"exit 1", "sleep 3"}  # after_slow never started
+    assert by_cmd["sleep 3"]["status"] == "succeeded"  # the running task was let finish
+    assert moment(execution["finished_at"]) >= moment(by_cmd["sleep 3"]["finished_at"])
     assert [e["task_id"] for e in execution["result"]["errors"]] == ["breaks"]
 
 
