@@ -12,6 +12,7 @@ and merged at joins (last writer wins); a failed task without a remediating tran
 workflow fail-fast: nothing new starts, running tasks finish, then the workflow fails.
 """
 
+import time
 from collections import deque
 from typing import Protocol
 
@@ -54,10 +55,11 @@ class Effects(Protocol):
 class Conductor:
     """Drives one workflow execution's state."""
 
-    def __init__(self, spec: dict, state: dict | None, effects: Effects):
+    def __init__(self, spec: dict, state: dict | None, effects: Effects, clock=time.time):
         self.spec = spec
         self.state = state if state is not None else new_state()
         self.effects = effects
+        self.clock = clock
         self.inbound = inbound_transitions(spec)
         self.changed: set[int] = set()  # task ids whose record changed during this event
         self.created: set[int] = set()  # task ids created during this event
@@ -223,7 +225,7 @@ class Conductor:
         if seconds <= 0:
             self._ready.append(task["id"])
             return
-        task.update(status=DELAYED, timer=token)
+        task.update(status=DELAYED, timer=token, due_at=self.clock() + seconds)
         self.effects.start_timer(task["id"], seconds, token)
 
     def drain(self) -> None:
@@ -487,6 +489,15 @@ class Conductor:
             for index, item in enumerate(task.get("items_state") or [])
             if item["status"] in (ITEM_RUNNING, ITEM_PAUSED)
         }
+
+    def overdue_timers(self, grace: float) -> list[tuple[int, str]]:
+        """(task id, token) of delays that should have elapsed `grace` seconds ago."""
+        now = self.clock()
+        return [
+            (task["id"], task["timer"])
+            for task in self.active_tasks()
+            if task["status"] == DELAYED and task.get("due_at", now) + grace < now
+        ]
 
     def running_items(self) -> list[tuple[dict, dict]]:
         return [

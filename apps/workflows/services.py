@@ -377,27 +377,35 @@ def rerun_tasks(original: WorkflowExecution, names: list[str], reset: list[str])
 
 
 def resync_workflows() -> list[int]:
-    """Wake workflows that missed a child's event (a lost message, a crashed engine process).
+    """Wake workflows that missed an event: a child's (a lost message, a crashed engine
+    process) or a delay's (a countdown message held by a worker that died).
 
-    A workflow idle for a while whose waited-on children include a finished one gets the event
-    again; handling it twice is harmless.
+    A workflow idle for a while gets the event again; handling one twice is harmless.
     """
-    deadline = timezone.now() - timedelta(seconds=settings.ATTUNE_REDISPATCH_AFTER_SECONDS)
+    grace = settings.ATTUNE_REDISPATCH_AFTER_SECONDS
+    deadline = timezone.now() - timedelta(seconds=grace)
     stale = WorkflowExecution.objects.filter(
         status__in=[S.RUNNING, S.PAUSING, S.CANCELING], updated_at__lt=deadline
     ).only("pk", "spec", "state", "status")[:1000]
     woken = []
     for workflow in stale:
-        waiting = Conductor(workflow.spec, workflow.state, effects=None).waiting_on()
+        conductor = Conductor(workflow.spec, workflow.state, effects=None)
+        events = [
+            {"type": "timer", "task_id": task_id, "token": token}
+            for task_id, token in conductor.overdue_timers(grace)
+        ]
+        waiting = conductor.waiting_on()
         finished = (
             Execution.objects.filter(pk__in=list(waiting), status__in=TERMINAL)
             .values_list("pk", flat=True)
             .first()
         )
         if finished is not None:
-            event = {"type": "child", "execution_id": finished}
+            events.append({"type": "child", "execution_id": finished})
+        for event in events:
             enqueue_on_commit(ADVANCE_WORKFLOW_TASK, workflow.pk, event)
+        if events:
             woken.append(workflow.pk)
     if woken:
-        logger.warning("re-sent missed child events to workflows %s", woken)
+        logger.warning("re-sent missed events to workflows %s", woken)
     return woken

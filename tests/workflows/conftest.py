@@ -12,9 +12,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def sequence_workflow(db):
+def workflow_packs(db):
     register_pack(REPO_ROOT / "packs" / "core")
     register_pack(REPO_ROOT / "tests" / "fixtures" / "packs" / "workflows")
+
+
+@pytest.fixture
+def sequence_workflow(workflow_packs):
     execution = request_execution("workflows.sequence", {"name": "ada"})
     services.start_workflow(execution.pk)
     return execution

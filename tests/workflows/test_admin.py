@@ -27,7 +27,7 @@ def test_workflow_and_task_pages_show_the_run(sequence_workflow):
     assert client.get("/admin/workflows/workflowexecution/").status_code == 200
 
 
-def test_admin_masks_secret_parameters(db, sequence_workflow):
+def test_admin_masks_secret_parameters(workflow_packs):
     execution = request_execution("workflows.secret_output", {"token": "hidden-value-123"})
     services.start_workflow(execution.pk)
     client = admin_client()

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.executions.services import finish_execution, transition
+from apps.executions.services import finish_execution, request_execution, transition
 from apps.workflows import services
 from apps.workflows.models import WorkflowExecution
 
@@ -74,3 +74,26 @@ def test_engine_error_fails_the_workflow_instead_of_stranding_it(sequence_workfl
     assert sequence_workflow.error == "workflow engine error: KeyError: 'published'"
     assert sequence_workflow.result["errors"][-1]["message"] == sequence_workflow.error
     assert WorkflowExecution.objects.get(pk=sequence_workflow.pk).status == "failed"
+
+
+def test_lost_delay_timer_is_sent_again(workflow_packs, django_capture_on_commit_callbacks):
+    execution = request_execution("workflows.delay", {"seconds": 1})
+    services.start_workflow(execution.pk)
+    (first,) = execution.children.all()
+    transition(first.pk, "running", only_from=["requested"])
+    finish_execution(first.pk, "succeeded")
+    services.advance_workflow(execution.pk, {"type": "child", "execution_id": first.pk})
+    workflow = execution.workflow
+    workflow.refresh_from_db()
+    (later,) = [t for t in workflow.state["tasks"].values() if t["name"] == "later"]
+    later["due_at"] -= 600  # its countdown message was lost long ago
+    workflow.save()
+    age(execution.pk, 600)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.resync_workflows() == [execution.pk]
+
+    event = {"type": "timer", "task_id": later["id"], "token": later["timer"]}
+    assert sent_events(callbacks) == [("attune.advance_workflow", (execution.pk, event))]
+    services.advance_workflow(execution.pk, event)
+    assert execution.children.count() == 2

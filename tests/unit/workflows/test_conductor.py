@@ -487,3 +487,18 @@ def test_rerun_from_a_task_keeps_succeeded_items_unless_reset():
     assert [launch["parameters"] for launch in effects.launched.values()] == [{"message": "b"}]
     conductor.on_child(1, 1, 100, "succeeded", "B")
     assert conductor.result()["output"] == {"all": ["A", "B", "C"]}
+
+
+def test_overdue_timers_are_reported_once_past_their_due_time():
+    now = [1000.0]
+    effects = FakeEffects()
+    text = "version: 1.0\ntasks:\n  a:\n    delay: 5\n    action: core.noop\n"
+    conductor = Conductor(parse_workflow(text), None, effects, clock=lambda: now[0])
+    conductor.start({})
+    assert conductor.overdue_timers(grace=3) == []
+    now[0] += 7
+    assert conductor.overdue_timers(grace=3) == []
+    now[0] += 2
+    assert conductor.overdue_timers(grace=3) == [(1, "1:delay")]
+    conductor.on_timer(1, "1:delay")
+    assert conductor.overdue_timers(grace=3) == []
