@@ -394,7 +394,7 @@ class Conductor:
         if task["status"] in FAILED_STATUSES and not remediated:
             self.fail_workflow(self.failure_message(task), task, result=task["result"])
         if not continued:
-            self.state["final_contexts"].append(ctx)
+            self.state["final_ctx"].update(ctx)  # branches that end merge, last one wins
 
     def arrive(self, target: str, source: str, ctx: dict) -> None:
         join = self.spec["tasks"][target]["join"]
@@ -459,9 +459,7 @@ class Conductor:
                     f"join of task {name!r} was not satisfied: "
                     f"{len(set(barrier['arrived']))} inbound branch(es) arrived"
                 )
-        ctx = dict(self.state.get("root_ctx") or {})
-        for branch in self.state["final_contexts"]:
-            ctx.update(branch)
+        ctx = {**self.state["root_ctx"], **self.state["final_ctx"]}
         output = {}
         try:
             for name, value in self.spec["output"]:
@@ -471,6 +469,16 @@ class Conductor:
             self.fail_workflow(f"output: {exc}")
         self.state["output"] = output
         self.state["status"] = FAILED if self.state.get("failing") else SUCCEEDED
+
+    def compact(self) -> None:
+        """Drop the contexts of finished tasks and fired joins (the task records keep them), so
+        the state grows with the number of tasks, not with the size of their contexts."""
+        for task in self.state["tasks"].values():
+            if task["status"] not in (RUNNING, DELAYED, HELD):
+                task.pop("ctx", None)
+        for barrier in self.state["barriers"].values():
+            if barrier["fired"]:
+                barrier["ctx"] = {}
 
     def result(self) -> dict:
         """The workflow execution's result: its output and the errors that failed it."""
@@ -537,7 +545,7 @@ def new_state() -> dict:
         "next_id": 1,
         "tasks": {},
         "barriers": {},
-        "final_contexts": [],
+        "final_ctx": {},
         "errors": [],
         "failing": False,
         "root_ctx": {},

@@ -219,10 +219,11 @@ def report_children(conductor: Conductor, execution_id: int) -> None:
 def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
     """Store the conductor's state, the changed task records, and mirror the status."""
     previous = workflow.status
+    save_tasks(workflow, conductor)
+    conductor.compact()
     workflow.state = conductor.state
     workflow.status = conductor.status
     workflow.save(update_fields=["state", "status", "updated_at"])
-    save_tasks(workflow, conductor)
     if conductor.status != previous or conductor.status in TERMINAL:
         mirror_status(workflow, conductor)
 
@@ -358,21 +359,19 @@ def rerun_workflow(
 
 
 def rerun_tasks(original: WorkflowExecution, names: list[str], reset: list[str]) -> list[dict]:
-    """The latest instance of each named task: its context and, unless reset, the results of
-    its items that succeeded."""
-    latest = {}
-    for task in original.state["tasks"].values():
-        if task["name"] in names:
-            latest[task["name"]] = task
+    """The latest instance of each named task: the context it started with and, unless reset,
+    the results of its items that succeeded."""
+    latest = {record.name: record for record in original.tasks.filter(name__in=names)}
     found = []
     for name in names:
-        task = latest[name]
+        record = latest[name]
         done = {}
         if name not in reset and original.spec["tasks"][name]["with"]:
-            for index, item in enumerate(task.get("items_state") or []):
+            items_state = original.state["tasks"][str(record.task_id)].get("items_state") or []
+            for index, item in enumerate(items_state):
                 if item["status"] == "succeeded":
                     done[index] = item["result"]
-        found.append({"name": name, "ctx": task["ctx"], "done_items": done})
+        found.append({"name": name, "ctx": record.context, "done_items": done})
     return found
 
 

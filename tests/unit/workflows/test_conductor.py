@@ -502,3 +502,14 @@ def test_overdue_timers_are_reported_once_past_their_due_time():
     assert conductor.overdue_timers(grace=3) == [(1, "1:delay")]
     conductor.on_timer(1, "1:delay")
     assert conductor.overdue_timers(grace=3) == []
+
+
+def test_compact_keeps_contexts_only_of_tasks_still_running():
+    run = Run(SEQUENCE, {"name": "ada"})
+    run.finish_task("a", result={"stdout": "hi ada"})
+    run.conductor.compact()
+    tasks = run.conductor.state["tasks"]
+    assert "ctx" not in tasks["1"]
+    assert tasks["2"]["ctx"] == {"name": "ada", "greeting": "hi ada"}
+    run.finish_task("b", result={"stdout": "done"})
+    assert run.result()["output"] == {"final": "done"}
