@@ -55,7 +55,7 @@ class Effects(Protocol):
 class Conductor:
     """Drives one workflow execution's state."""
 
-    def __init__(self, spec: dict, state: dict | None, effects: Effects, clock=time.time):
+    def __init__(self, spec: dict, state: dict | None, effects: Effects | None, clock=time.time):
         self.spec = spec
         self.state = state if state is not None else new_state()
         self.effects = effects
@@ -132,7 +132,7 @@ class Conductor:
 
     def pause(self) -> None:
         """Stop starting anything; paused once no child is running (child workflows pause too)."""
-        if self.status not in (RUNNING,):
+        if self.status != RUNNING:
             return
         self.state["status"] = PAUSING
         for _task, item in self.running_items():
