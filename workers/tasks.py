@@ -7,6 +7,7 @@ from apps.executions import services
 from apps.policies.enforcement import recover_policy_executions
 from apps.rules import engine, timers
 from apps.triggers.services import redispatch_pending_instances
+from apps.workflows import services as workflows
 from workers import environments, executor
 
 
@@ -30,10 +31,11 @@ def reap_executions() -> None:
 
 @shared_task(name="attune.redispatch_requested")
 def redispatch_requested() -> None:
-    """Queue again executions and trigger instances whose message was lost."""
+    """Queue again executions, trigger instances and workflow events whose message was lost."""
     services.redispatch_requested_executions()
     redispatch_pending_instances()
     recover_policy_executions()
+    workflows.resync_workflows()
 
 
 @shared_task(name="attune.process_trigger_instance", acks_late=True)
@@ -52,3 +54,15 @@ def fire_timer(rule_id: int, scheduled_at: str | None = None) -> None:
 def purge_expired_datastore_keys() -> None:
     """Delete expired datastore keys (only for space: reads already skip them)."""
     purge_expired_keys()
+
+
+@shared_task(name="attune.start_workflow", acks_late=True)
+def start_workflow(execution_id: int) -> None:
+    """Start a requested workflow execution (safe twice: only one claim succeeds)."""
+    workflows.start_workflow(execution_id)
+
+
+@shared_task(name="attune.advance_workflow", acks_late=True)
+def advance_workflow(execution_id: int, event: dict) -> None:
+    """Hand one event (child finished or paused, delay elapsed, cancel) to a workflow."""
+    workflows.advance_workflow(execution_id, event)

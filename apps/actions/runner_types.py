@@ -151,5 +151,11 @@ RUNNER_TYPES = {
             parameters=CONTAINER_PARAMETERS,
         ),
         RunnerType(name="noop", description="Do nothing and succeed.", needs_entry_point=False),
+        RunnerType(
+            name="orquesta",
+            description="Run the Orquesta workflow in the entry point; its tasks are child "
+            "executions.",
+            needs_entry_point=True,
+        ),
     ]
 }

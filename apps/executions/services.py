@@ -26,7 +26,13 @@ from apps.core.cache import ContentCache
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit
 from apps.datastore.templates import Datastore, parameters_holding_secrets
-from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus, sources_of
+from apps.executions.choices import (
+    CANCELABLE,
+    TERMINAL,
+    WAITING_TO_RUN,
+    ExecutionStatus,
+    sources_of,
+)
 from apps.executions.events import announce
 from apps.executions.models import Execution
 from apps.executions.output import end_output
@@ -38,6 +44,10 @@ from apps.triggers.services import dispatch_trigger, has_listeners
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "attune.run_execution"
+# Executions of these runner types are driven by an engine on the control queue instead of
+# being run by an actions worker (a workflow must not hold a worker slot while it waits).
+ENGINE_TASKS = {"orquesta": "attune.start_workflow"}
+ADVANCE_WORKFLOW_TASK = "attune.advance_workflow"
 ACTION_TRIGGER = "core.st2.generic.actiontrigger"
 S = ExecutionStatus
 
@@ -74,7 +84,20 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
     if target in TERMINAL:
         transaction.on_commit(partial(end_output, execution_id, target))
         policy_enforcement.execution_finished(execution)
+        notify_parent_workflow(execution)
     return execution
+
+
+def notify_parent_workflow(execution: Execution) -> None:
+    """After commit, wake the workflow this execution is a task of, if it is one."""
+    if execution.parent_id is not None:
+        event = {"type": "child", "execution_id": execution.pk}
+        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
+
+
+def start_task(snapshot: dict) -> str:
+    """The Celery task that starts an execution of this action."""
+    return ENGINE_TASKS.get(snapshot.get("runner_type"), RUN_TASK)
 
 
 def request_execution(
@@ -133,7 +156,7 @@ def request_execution(
         )
         announce(execution, "execution.created")  # before the worker can announce `running`
         if policy_enforcement.admit(execution):
-            enqueue_on_commit(RUN_TASK, execution.pk)
+            enqueue_on_commit(start_task(action.snapshot), execution.pk)
     logger.info("execution_id=%s requested action=%s", execution.pk, action.ref)
     return execution
 
@@ -278,9 +301,11 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
                 execution_id,
                 getattr(user, "pk", None),
             )
-        elif transition(execution_id, S.CANCELING, only_from=[S.RUNNING, S.PENDING, S.PAUSED]):
+        elif transition(execution_id, S.CANCELING, only_from=CANCELABLE - WAITING_TO_RUN):
             record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
             publish_on_commit(cancel_channel(), str(execution_id))
+            if execution.action_snapshot.get("runner_type") in ENGINE_TASKS:
+                enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution_id, {"type": "cancel"})
             logger.info(
                 "execution_id=%s canceling by user_id=%s", execution_id, getattr(user, "pk", None)
             )
@@ -327,15 +352,15 @@ def redispatch_requested_executions() -> list[int]:
     lost = list(
         Execution.objects.filter(status=S.REQUESTED, dispatched_at__lt=deadline)
         .order_by("pk")
-        .values_list("pk", flat=True)[:1000]
+        .values_list("pk", "action_snapshot__runner_type")[:1000]
     )
-    for execution_id in lost:
+    for execution_id, runner_type in lost:
         with transaction.atomic():
             updated = Execution.objects.filter(
                 pk=execution_id, status=S.REQUESTED, dispatched_at__lt=deadline
             ).update(dispatched_at=now)
             if updated:
-                enqueue_on_commit(RUN_TASK, execution_id)
+                enqueue_on_commit(start_task({"runner_type": runner_type}), execution_id)
     if lost:
-        logger.warning("re-dispatched executions left in requested: %s", lost)
-    return lost
+        logger.warning("re-dispatched executions left in requested: %s", [pk for pk, _ in lost])
+    return [pk for pk, _ in lost]

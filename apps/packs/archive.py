@@ -77,3 +77,17 @@ def find_pack_root(directory: Path) -> Path:
     if len(children) == 1 and (children[0] / "pack.yaml").is_file():
         return children[0]
     raise ArchiveInvalid("archive holds no pack.yaml at its top level or in a single folder")
+
+
+def read_archive_file(data: bytes, relative: str) -> bytes:
+    """Return one file of a pack archive (e.g. a workflow definition) without extracting it."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            member = tar.extractfile(relative)
+            if member is None:
+                raise ArchiveInvalid(f"{relative} is not a file in the pack")
+            return member.read()
+    except KeyError as exc:
+        raise ArchiveInvalid(f"{relative} is not in the pack") from exc
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ArchiveInvalid(f"not a readable .tar.gz archive: {exc}") from exc

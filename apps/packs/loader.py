@@ -15,6 +15,7 @@ from apps.actions.parameters import spec_errors
 from apps.actions.runner_types import RUNNER_TYPES
 from apps.policies.specs import PolicySpec, parse_policy
 from apps.rules.specs import RuleSpec, parse_rule
+from apps.workflows.spec import WorkflowInvalid, parse_workflow
 
 REF_PATTERN = re.compile(r"^[a-z0-9_]+$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -210,6 +211,8 @@ def load_action(root: Path, relative: str, errors: list[dict]) -> ActionSpec | N
     entry_point = data.get("entry_point") or ""
     if runner is not None and runner.needs_entry_point:
         check_entry_point(root, entry_point, error)
+    if runner_type == "orquesta" and len(errors) == before:
+        check_workflow(root, entry_point, errors)
     parameters = data.get("parameters") or {}
     if not isinstance(parameters, dict):
         error("parameters", "must be a mapping of parameter name to spec")
@@ -252,6 +255,20 @@ def check_entry_point(root: Path, entry_point: str, error) -> None:
         error("entry_point", f"actions/{entry_point} is a symlink; packs are stored without them")
     elif not path.is_file():
         error("entry_point", f"file actions/{entry_point} does not exist")
+
+
+def check_workflow(root: Path, entry_point: str, errors: list[dict]) -> None:
+    """Refuse an Orquesta workflow definition that cannot run, naming task, field and line."""
+    relative = f"actions/{entry_point}"
+    try:
+        parse_workflow((root / relative).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        errors.append({"file": relative, "field": "", "message": "is not UTF-8 text"})
+    except WorkflowInvalid as exc:
+        for problem in exc.errors:
+            where = f" (line {problem['line']})" if problem.get("line") else ""
+            message = problem["message"] + where
+            errors.append({"file": relative, "field": problem["field"], "message": message})
 
 
 def check_unique_names(actions: list[ActionSpec], errors: list[dict]) -> None:

@@ -218,7 +218,7 @@ def continue_admission(execution: Execution, *, after_policy_id: int) -> None:
         return
     now = timezone.now()
     if executions.transition(execution.pk, S.REQUESTED, only_from=[S.DELAYED], dispatched_at=now):
-        enqueue_on_commit(executions.RUN_TASK, execution.pk)
+        enqueue_on_commit(executions.start_task(execution.action_snapshot), execution.pk)
         logger.info("execution_id=%s admitted after waiting", execution.pk)
 
 
@@ -266,7 +266,8 @@ def schedule_retry_attempt(execution: Execution) -> bool:
     delay = retry["delay_seconds"]
     due = timezone.now() + timedelta(seconds=delay)
     if executions.transition(execution.pk, S.SCHEDULED, only_from=[S.REQUESTED], dispatched_at=due):
-        enqueue_on_commit(executions.RUN_TASK, execution.pk, countdown=delay)
+        start = executions.start_task(execution.action_snapshot)
+        enqueue_on_commit(start, execution.pk, countdown=delay)
     return True
 
 
@@ -311,10 +312,10 @@ def redispatch_scheduled_retries() -> None:
     deadline = now - timedelta(seconds=settings.ATTUNE_REDISPATCH_AFTER_SECONDS)
     lost = Execution.objects.filter(
         status=S.SCHEDULED, dispatched_at__lt=deadline, context__has_key="retry"
-    ).values_list("pk", flat=True)[:1000]
-    for execution_id in list(lost):
+    ).values_list("pk", "action_snapshot")[:1000]
+    for execution_id, snapshot in list(lost):
         with transaction.atomic():
             if Execution.objects.filter(pk=execution_id, status=S.SCHEDULED).update(
                 dispatched_at=now
             ):
-                enqueue_on_commit(executions.RUN_TASK, execution_id)
+                enqueue_on_commit(executions.start_task(snapshot), execution_id)
