@@ -44,6 +44,6 @@ os.environ.update(
         "ATTUNE_REDISPATCH_AFTER_SECONDS": "3",
         "ATTUNE_KILL_GRACE_SECONDS": "2",
         "ATTUNE_WS_HEARTBEAT_SECONDS": "2",
-        "ATTUNE_WS_QUEUE_SIZE": "64",
+        "ATTUNE_WS_QUEUE_SIZE": "16",
     }
 )

@@ -39,6 +39,8 @@ PROCESSES: dict[str, tuple[str, ...]] = {
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
         "--lifespan", "off", "--no-access-log", "--no-server-header",
         "--ws-ping-interval", "20", "--ws-ping-timeout", "20", "--ws-max-size", "1048576",
+        # Compressing every event once per connection would cost more CPU than the fan-out.
+        "--ws-per-message-deflate", "false",
     ),
     "worker": (
         "celery", "-A", "attune", "worker",

@@ -262,10 +262,14 @@ def test_a_consumer_that_stops_reading_is_closed_with_a_clear_code(stack, admin_
     with StreamClient(stack.url, token=admin_token) as healthy:
         healthy.subscribe(events=["execution.updated"], action_refs=["core.local"])
         big = "head -c 900000 /dev/zero | tr '\\0' x"
-        runs = [admin_api.run("core.local", cmd=big)["id"] for _ in range(10)]
-        healthy.events_until(lambda seen: all(finished(i)(seen) for i in runs), timeout=120)
-
-    close = stalled.read_until_closed()
+        runs = [admin_api.run("core.local", cmd=big)["id"] for _ in range(12)]
+        # 8 x 900 KB fill the stalled client's socket and its queue; it must start reading
+        # before the server's keepalive pings (20 s) give up on it, or no close frame reaches it.
+        early = healthy.events_until(
+            lambda seen: sum(finished(i)(seen) for i in runs) >= 8, timeout=120
+        )
+        close = stalled.read_until_closed()
+        healthy.events_until(lambda seen: all(finished(i)(early + seen) for i in runs), timeout=120)
 
     assert (close.code, close.reason) == (4008, "slow consumer")
     assert requests.get(f"{stack.url}/api/v1/health", timeout=5).status_code == 200
@@ -297,7 +301,10 @@ class StalledClient:
     def flush(self) -> None:
         for data in self.protocol.data_to_send():
             if data:
-                self.sock.sendall(data)
+                try:
+                    self.sock.sendall(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the server is gone; what it sent is still there to read
 
     def receive(self) -> list:
         data = self.sock.recv(65536)
