@@ -6,7 +6,7 @@ On the real stack (one web process, one actions worker): every client subscribes
 `execution.updated` of `core.noop`; executions are requested one at a time. Latency of a delivery
 = the client's receive time - the event's `at` (stamped in the transaction just before it
 commits). For output: a `core.local` action prints its clock every 50 ms; latency = receive time
-- the printed time. Clients run in this process on one asyncio loop (on 2 cores they share the
+- the printed time. Clients run in this process on one asyncio loop (they share the
 machine with the server, so 1,000 clients also measure the clients' own cost).
 
 Goal (issue #7): p99 <= 50 ms at 1,000 clients on one server process.
@@ -23,11 +23,15 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import socket  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime  # noqa: E402
 
 import requests  # noqa: E402
-from websockets.asyncio.client import connect  # noqa: E402
+from websockets.client import ClientProtocol  # noqa: E402
+from websockets.frames import Opcode  # noqa: E402
+from websockets.http11 import Response  # noqa: E402
+from websockets.uri import parse_uri  # noqa: E402
 
 from bench import stack  # noqa: E402
 from bench.actions_throughput import (  # noqa: E402
@@ -52,49 +56,75 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-class Client:
-    """One subscribed connection recording (receive time, message text)."""
+class RecordingClient(asyncio.Protocol):
+    """A subscribed connection that only records when bytes arrive; frames are parsed after
+    the run, so the clients' own cost stays out of the measured latency."""
 
-    def __init__(self, connection):
-        self.connection = connection
-        self.received: list[tuple[float, str]] = []
+    def __init__(self, protocol: ClientProtocol):
+        self.protocol = protocol
+        self.chunks: list[tuple[float, bytes]] = []
 
-    async def read(self) -> None:
-        async for text in self.connection:
-            self.received.append((time.time(), text))
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append((time.time(), data))
+
+    def messages(self) -> list[tuple[float, str]]:
+        """(time the message's last byte arrived, text) for each message received."""
+        found = []
+        for received_at, data in self.chunks:
+            self.protocol.receive_data(data)
+            for frame in self.protocol.events_received():
+                if frame.opcode == Opcode.TEXT:
+                    found.append((received_at, frame.data.decode()))
+        return found
 
 
-async def open_clients(url: str, token: str, count: int, event_filter: dict) -> list[Client]:
+def subscribed_socket(env, token: str, event_filter: dict) -> tuple[socket.socket, ClientProtocol]:
+    """Open a connection, subscribe, and return the socket once the server acknowledged."""
+    sock = socket.create_connection(("127.0.0.1", env.port))
+    protocol = ClientProtocol(parse_uri(env.base_url.replace("http", "ws") + "/ws/stream/"))
+    request = protocol.connect()
+    request.headers["Authorization"] = f"Bearer {token}"
+    protocol.send_request(request)
+    sock.sendall(b"".join(protocol.data_to_send()))
+    subscribed = False
+    while not subscribed:
+        protocol.receive_data(sock.recv(65536))
+        for item in protocol.events_received():
+            if isinstance(item, Response):
+                protocol.send_text(
+                    json.dumps({"type": "subscribe", "filter": event_filter}).encode()
+                )
+                sock.sendall(b"".join(protocol.data_to_send()))
+            elif '"subscribed"' in item.data.decode():
+                subscribed = True
+    return sock, protocol
+
+
+async def open_clients(env, token: str, count: int, event_filter: dict) -> list:
+    loop = asyncio.get_running_loop()
     clients = []
     for _ in range(count):
-        connection = await connect(
-            url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None
+        sock, protocol = subscribed_socket(env, token, event_filter)
+        transport, client = await loop.create_connection(
+            lambda protocol=protocol: RecordingClient(protocol), sock=sock
         )
-        await connection.recv()  # welcome
-        await connection.send(json.dumps({"type": "subscribe", "filter": event_filter}))
-        await connection.recv()  # subscribed
-        clients.append(Client(connection))
+        clients.append((transport, client))
     return clients
 
 
 async def status_latencies(env, token: str, count: int, executions: int) -> list[float]:
-    url = env.base_url.replace("http", "ws") + "/ws/stream/"
     clients = await open_clients(
-        url, token, count, {"events": ["execution.updated"], "action_refs": ["core.noop"]}
+        env, token, count, {"events": ["execution.updated"], "action_refs": ["core.noop"]}
     )
-    readers = [asyncio.create_task(client.read()) for client in clients]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     for _ in range(executions):
         await asyncio.to_thread(run_and_wait, session, env.base_url, "core.noop", {})
     await asyncio.sleep(1.0)  # the last deliveries
-    for reader in readers:
-        reader.cancel()
-    for client in clients:
-        await client.connection.close()
     latencies = []
-    for client in clients:
-        for received_at, text in client.received:
+    for transport, client in clients:
+        transport.close()
+        for received_at, text in client.messages():
             event = json.loads(text)
             if event.get("type") == "execution.updated":
                 latencies.append(received_at - datetime.fromisoformat(event["at"]).timestamp())
@@ -102,19 +132,16 @@ async def status_latencies(env, token: str, count: int, executions: int) -> list
 
 
 async def output_latencies(env, token: str) -> list[float]:
-    url = env.base_url.replace("http", "ws") + "/ws/stream/"
-    [client] = await open_clients(
-        url, token, 1, {"events": ["execution.output"], "action_refs": ["core.local"]}
+    [(transport, client)] = await open_clients(
+        env, token, 1, {"events": ["execution.output"], "action_refs": ["core.local"]}
     )
-    reader = asyncio.create_task(client.read())
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     await asyncio.to_thread(run_and_wait, session, env.base_url, "core.local", {"cmd": PRINT_CLOCK})
     await asyncio.sleep(0.5)
-    reader.cancel()
-    await client.connection.close()
+    transport.close()
     latencies = []
-    for received_at, text in client.received:
+    for received_at, text in client.messages():
         for line in json.loads(text)["payload"]["data"].split():
             latencies.append(received_at - float(line))
     return latencies

@@ -45,5 +45,7 @@ os.environ.update(
         "ATTUNE_KILL_GRACE_SECONDS": "2",
         "ATTUNE_WS_HEARTBEAT_SECONDS": "2",
         "ATTUNE_WS_QUEUE_SIZE": "16",
+        # A stalled test client must outlive the server's keepalive while others produce.
+        "ATTUNE_WS_PING_SECONDS": "120",
     }
 )

@@ -38,7 +38,8 @@ PROCESSES: dict[str, tuple[str, ...]] = {
         "--host", "{host}", "--port", "{port}",
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
         "--lifespan", "off", "--no-access-log", "--no-server-header",
-        "--ws-ping-interval", "20", "--ws-ping-timeout", "20", "--ws-max-size", "1048576",
+        "--ws-ping-interval", "{ws_ping_seconds}", "--ws-ping-timeout", "{ws_ping_seconds}",
+        "--ws-max-size", "1048576",
         # Compressing every event once per connection would cost more CPU than the fan-out.
         "--ws-per-message-deflate", "false",
     ),
@@ -103,6 +104,9 @@ def process_argv(
         "concurrency": concurrency or worker_concurrency(),
         "worker_name": worker_name,
         "queues": queues,
+        # How often the web server pings WebSocket clients, and how long it waits for the pong
+        # before it drops a client that stopped reading.
+        "ws_ping_seconds": env_int("ATTUNE_WS_PING_SECONDS", 20),
     }
     return [python, "-m", *(part.format(**values) for part in PROCESSES[name])]
 

@@ -6,9 +6,13 @@ plain `attune` protocol that the server echoes back; the admin and `/live/` use 
 accepted only from this site's own origin so other sites cannot borrow it.
 """
 
+from http.cookies import SimpleCookie
+from importlib import import_module
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.http.request import validate_host
 
 from apps.accounts.services import user_for_api_key, user_for_token
@@ -36,10 +40,17 @@ def authenticate_scope(scope):
 
 
 def session_user(scope, headers: dict):
-    user = scope.get("user")
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
+    """The user of the admin session cookie, when the request comes from this site's pages.
+
+    Read here rather than through Channels' session middleware, which would wrap every message
+    the stream sends."""
     origin = headers.get(b"origin", b"").decode("latin-1")
     if not origin or not validate_host(urlparse(origin).hostname or "", settings.ALLOWED_HOSTS):
         return None
-    return user
+    cookies = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+    morsel = cookies.get(settings.SESSION_COOKIE_NAME)
+    if morsel is None:
+        return None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(morsel.value)
+    user = get_user(SimpleNamespace(session=session))
+    return user if user.is_authenticated and user.is_active else None

@@ -157,7 +157,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                     if event_id <= self.last_sent_id:
                         continue
                     self.last_sent_id = event_id
-                await self.send(text_data=text)
+                await self.base_send({"type": "websocket.send", "text": text})
             self.last_sent_at = time.monotonic()
 
     # --- helpers --------------------------------------------------------------------------

@@ -264,7 +264,8 @@ def test_a_consumer_that_stops_reading_is_closed_with_a_clear_code(stack, admin_
         big = "head -c 900000 /dev/zero | tr '\\0' x"
         runs = [admin_api.run("core.local", cmd=big)["id"] for _ in range(12)]
         # 8 x 900 KB fill the stalled client's socket and its queue; it must start reading
-        # before the server's keepalive pings (20 s) give up on it, or no close frame reaches it.
+        # before the server's keepalive gives up on it (ATTUNE_WS_PING_SECONDS, 120 s in tests),
+        # or no close frame reaches it.
         early = healthy.events_until(
             lambda seen: sum(finished(i)(seen) for i in runs) >= 8, timeout=120
         )
