@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "apps.datastore",
     "apps.audit",
     "apps.runtimes",
+    "apps.rbac",
 ]
 
 MIDDLEWARE = [

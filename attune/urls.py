@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.policies.api.urls")),
     path("", include("apps.datastore.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.rbac.api.urls")),
 ]
 
 urlpatterns = [

@@ -23,6 +23,7 @@ from apps.datastore.choices import KeyScope
 from apps.datastore.exceptions import InvalidKey
 from apps.datastore.models import KeyValuePair, encryption_context
 from apps.datastore.revealed import remember_revealed
+from apps.rbac.authorization import is_admin
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ class KeyCaller:
     execution_id: int | None = None
 
     @property
-    def is_staff(self) -> bool:
-        return bool(self.user is not None and self.user.is_staff)
+    def is_admin(self) -> bool:
+        return self.user is not None and is_admin(self.user)
 
 
 def check_scope(scope: str, allowed=(KeyScope.SYSTEM, KeyScope.USER)) -> str:
@@ -73,20 +74,19 @@ def owner_for(caller: KeyCaller, scope: str):
 
 
 def authorize(caller: KeyCaller, permission: str, scope: str) -> None:
-    """Where roles will decide (`key_view`, `key_create`, `key_modify`, `key_delete`).
-
-    Until then every identity may use system keys and its own user keys; user keys of others
-    are invisible (the queries filter by owner, so they are 404, never 403).
+    """Every identity may use system keys (they are shared) and its own user keys; user keys
+    of others are invisible (the queries filter by owner, so they are 404, never 403). Secret
+    values are revealed by `may_reveal`, which asks apps.rbac who is an admin.
     """
 
 
 def may_reveal(caller: KeyCaller, pair: KeyValuePair) -> bool:
-    """Staff and the owner of a user key may see a secret's value, and so may their actions;
+    """Admins and the owner of a user key may see a secret's value, and so may their actions;
     a process that runs for no one (a sensor, an ownerless pack rule's action) may too.
 
     An action run by someone else gets no more than its user would through the API.
     """
-    if caller.is_staff or (caller.is_process and caller.user is None):
+    if caller.is_admin or (caller.is_process and caller.user is None):
         return True
     return pair.scope == KeyScope.USER and pair.user_id == getattr(caller.user, "pk", None)
 
