@@ -4,6 +4,7 @@ actions checked by `has_permission` (a visible object the user may not change: 4
 from rest_framework.permissions import BasePermission
 
 from apps.core.exceptions import PermissionDenied
+from apps.packs.models import Pack
 from apps.rbac.authorization import can_create, has_permission, visible_queryset
 
 # A view's action -> the verb it needs on the object; unlisted detail actions need `view`.
@@ -35,7 +36,8 @@ class ScopedViewMixin:
     def get_queryset(self):
         return visible_queryset(self.request.user, self.rbac_resource, super().get_queryset())
 
-    def check_create(self, pack) -> None:
+    def check_create(self, pack_ref: str) -> None:
+        """403 naming what was asked (the same whether that pack exists or not)."""
+        pack = Pack.objects.filter(ref=pack_ref).first()
         if not can_create(self.request.user, self.rbac_resource, pack):
-            where = f"pack {pack.ref}" if pack is not None else "this pack"
-            raise PermissionDenied(f"you may not create a {self.rbac_resource} in {where}")
+            raise PermissionDenied(f"you may not create a {self.rbac_resource} in pack {pack_ref}")

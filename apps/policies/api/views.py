@@ -3,7 +3,6 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.packs.models import Pack
 from apps.policies import services
 from apps.policies.api.serializers import PolicySerializer, PolicyWriteSerializer
 from apps.policies.models import Policy
@@ -25,7 +24,7 @@ class PolicyViewSet(ScopedViewMixin, viewsets.ModelViewSet):
     def create(self, request):
         body = PolicyWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        self.check_create(Pack.objects.filter(ref=body.validated_data["pack"]).first())
+        self.check_create(body.validated_data["pack"])
         policy = services.create_policy(request.data, pack_ref=body.validated_data["pack"])
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 

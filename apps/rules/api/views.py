@@ -5,7 +5,6 @@ from rest_framework.response import Response
 
 from apps.core.api.pagination import NewestFirstCursorPagination
 from apps.core.exceptions import InvalidInput
-from apps.packs.models import Pack
 from apps.rbac.drf import ScopedViewMixin
 from apps.rbac.services import check_rule_action
 from apps.rules import services
@@ -34,7 +33,7 @@ class RuleViewSet(ScopedViewMixin, viewsets.ModelViewSet):
         body = RuleWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         pack_ref = body.validated_data.pop("pack")
-        self.check_create(Pack.objects.filter(ref=pack_ref).first())
+        self.check_create(pack_ref)
         check_rule_action(request.user, action_ref_of(request.data))
         rule = services.create_rule(request.data, owner=request.user, pack_ref=pack_ref)
         return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
