@@ -55,3 +55,4 @@ class AssignmentSerializer(serializers.ModelSerializer):
         model = RoleAssignment
         fields = ["id", "role", "user", "group", "description", "source", "created_at"]
         read_only_fields = ["source", "created_at"]
+        validators = []  # one holder and no repeats: checked by services.assign_role
