@@ -130,12 +130,15 @@ def can_create(user, resource_type: str, pack=None) -> bool:
     """May `user` add a `resource_type` to `pack` (a Pack, or None for no registered pack)?
 
     The owner of a pack may add to it; others need a `<type>_create` grant on everything or
-    on that pack.
+    on that pack. Anyone may keep rules outside registered packs (e.g. in `default`): such a
+    rule is private to its creator and runs only actions its creator may run anyway.
     """
     grants = grants_of(user)
     pack_ref = pack.ref if pack is not None else ""
     if grants.allows(f"{resource_type}_create", pack_ref):
         return True
+    if resource_type == "rule" and pack is None:
+        return grants.user_id is not None
     return pack is not None and grants.user_id is not None and pack.owner_id == grants.user_id
 
 

@@ -240,3 +240,16 @@ def test_an_admin_re_registers_a_system_pack(core, staff_api):
     )
 
     assert answer.status_code == 201
+
+
+def test_a_rule_kept_outside_any_pack_is_private_to_its_creator(authors, core):
+    ann, bob = api_client(authors["ann"]), api_client(authors["bob"])
+    body = {
+        "name": "mine",
+        "trigger": {"type": "core.st2.webhook", "parameters": {"url": "ann-mine"}},
+        "action": {"ref": "core.noop"},
+    }
+
+    assert ann.post(f"{API}/rules", body, format="json").status_code == 201
+    assert ann.get(f"{API}/rules/default.mine").status_code == 200
+    assert bob.get(f"{API}/rules/default.mine").status_code == 404
