@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework import serializers
 
+from apps.rbac.choices import system_role_grants
 from apps.rbac.models import Role, RoleAssignment
 from apps.rbac.specs import GrantSpec
 
@@ -17,8 +18,6 @@ class RoleSerializer(serializers.ModelSerializer):
     def get_permission_grants(self, role) -> list:
         """StackStorm's shape: one entry per resource, listing its permission types."""
         if role.is_system:
-            from apps.rbac.choices import system_role_grants
-
             return [{"permission_types": system_role_grants(role.name)}]
         grouped = {}
         for grant in role.grants.all():
