@@ -16,16 +16,20 @@ from apps.rbac.specs import AssignmentSpec, RoleSpec
 logger = logging.getLogger(__name__)
 
 
-def register_pack_as(user, register):
-    """Run `register()` (which returns the Pack) for `user`, all or nothing.
+def register_pack_as(user, shared: bool, register):
+    """Run `register(owner)` (which returns the Pack) for `user`, all or nothing.
 
-    Registering needs `pack_create`; registering again an existing pack needs `pack_modify` on
-    it (its owner has it); system packs are registered and changed by admins only (T3.11).
+    Registering needs `pack_create`; the pack becomes the user's, or, `shared` (admins only),
+    no one's: public like the installation's own packs. Registering again an existing pack
+    needs `pack_modify` on it (its owner has it; its owner stays); system packs are registered
+    and changed by admins only (T3.11).
     """
     if not can_create(user, "pack"):
         raise PermissionDenied("registering packs needs the pack_create permission")
+    if shared and not grants_of(user).is_admin:
+        raise PermissionDenied("only admins may share a pack with everyone")
     with transaction.atomic():
-        pack = register()
+        pack = register(None if shared else user)
         if pack.is_system and not grants_of(user).is_admin:
             raise PermissionDenied(f"only admins may register or change system pack {pack.ref}")
         if not has_permission(user, "pack_modify", pack):

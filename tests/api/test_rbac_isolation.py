@@ -253,3 +253,24 @@ def test_a_rule_kept_outside_any_pack_is_private_to_its_creator(authors, core):
     assert ann.post(f"{API}/rules", body, format="json").status_code == 201
     assert ann.get(f"{API}/rules/default.mine").status_code == 200
     assert bob.get(f"{API}/rules/default.mine").status_code == 404
+
+
+def test_an_admin_shares_a_pack_with_everyone(staff_api):
+    path = str(REPO_ROOT / "tests" / "fixtures" / "packs" / "examples")
+
+    answer = staff_api.post(f"{API}/packs/register", {"path": path, "shared": True}, format="json")
+
+    assert answer.status_code == 201
+    assert Pack.objects.get(ref="examples").owner is None
+    assert api_client(make_user("outsider")).get(f"{API}/actions/examples.greet").status_code == 200
+
+
+def test_only_admins_share_packs(authors):
+    path = str(REPO_ROOT / "tests" / "fixtures" / "packs" / "examples")
+
+    answer = api_client(authors["ann"]).post(
+        f"{API}/packs/register", {"path": path, "shared": True}, format="json"
+    )
+
+    assert answer.status_code == 403
+    assert not Pack.objects.filter(ref="examples").exists()

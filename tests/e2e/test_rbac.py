@@ -1,6 +1,8 @@
 """RBAC against the live stack: roles managed through the API decide what the WebSocket stream
 delivers (T3.10 on the stream), what the API allows, and who may send to a webhook."""
 
+import shutil
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -61,7 +63,9 @@ def test_a_viewer_watches_everything_but_may_not_run_private_actions(
     stack, admin_api, django_db_blocker, tmp_path
 ):
     private = unique("admins").replace("-", "_")
-    register(admin_api, copy_pack("examples", tmp_path, private))
+    path = copy_pack("examples", tmp_path, private)
+    shutil.rmtree(path / "rules")  # its rule would answer the shared examples webhook too
+    register(admin_api, path, shared=False)
     name, token = new_user(stack, django_db_blocker, "viewer")
     assert admin_api.post("/api/v1/rbac/assignments", {"role": "viewer", "user": name}).ok
     viewer = Api(stack.url, token=token)

@@ -20,7 +20,7 @@ class PackViewSet(
     ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Registered packs, looked up by ref; holders of `pack_create` register them from a path or
-    an upload (and own them)."""
+    an upload (and own them); admins may register them `shared` with everyone."""
 
     rbac_resource = "pack"
 
@@ -34,8 +34,10 @@ class PackViewSet(
     def register(self, request):
         body = RegisterPackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        path, user = body.validated_data["path"], request.user
-        pack = register_pack_as(user, lambda: services.register_pack(path, owner=user))
+        path, shared = body.validated_data["path"], body.validated_data["shared"]
+        pack = register_pack_as(
+            request.user, shared, lambda owner: services.register_pack(path, owner=owner)
+        )
         return Response(PackSerializer(pack).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=UploadPackSerializer, responses={201: PackSerializer})
@@ -48,9 +50,14 @@ class PackViewSet(
         upload = request.data.get("file")
         if upload is None:
             raise InvalidInput("send the pack as a .tar.gz in the multipart field `file`")
-        archive, user = upload.read(), request.user
+        body = UploadPackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        archive = upload.read()
         pack = register_pack_as(
-            user,
-            lambda: services.register_pack_archive(archive, owner=user, filename=upload.name),
+            request.user,
+            body.validated_data["shared"],
+            lambda owner: services.register_pack_archive(
+                archive, owner=owner, filename=upload.name
+            ),
         )
         return Response(PackSerializer(pack).data, status=status.HTTP_201_CREATED)
