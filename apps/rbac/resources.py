@@ -78,7 +78,20 @@ class RuleResource(Resource):
 
 class TriggerInstanceResource(Resource):
     """A trigger instance belongs to the owner of its trigger type's pack and to the owners of
-    the rules that evaluated it; it is never public (payloads may hold anything)."""
+    the rules that evaluated it. Instances of a shared pack's trigger types are public; those
+    of system trigger types (webhooks, timers, action triggers) are not: they carry what their
+    rules' owners set up (a webhook's payload, say)."""
+
+    def is_public(self, obj) -> bool:
+        pack = walk(obj, "trigger_type__pack")
+        return pack is not None and pack.owner_id is None and not pack.is_system
+
+    def public_q(self) -> Q:
+        return Q(
+            trigger_type__pack__isnull=False,
+            trigger_type__pack__owner_id=None,
+            trigger_type__pack__is_system=False,
+        )
 
     def is_owner(self, obj, user_id) -> bool:
         if super().is_owner(obj, user_id):
@@ -104,6 +117,6 @@ RESOURCES = {
     "execution": Resource("action_ref", None, ("created_by_id",)),
     "rule_enforcement": Resource("rule_ref", None, ("rule__owner_id",)),
     "trigger_instance": TriggerInstanceResource(
-        "trigger_ref", None, ("trigger_type__pack__owner_id",)
+        "trigger_ref", None, ("trigger_type__pack__owner_id",), "trigger_type__pack"
     ),
 }

@@ -274,3 +274,32 @@ def test_only_admins_share_packs(authors):
 
     assert answer.status_code == 403
     assert not Pack.objects.filter(ref="examples").exists()
+
+
+def test_webhook_instances_reach_the_rule_owner_only(authors, core):
+    from apps.triggers.models import TriggerType
+
+    webhook = TriggerType.objects.get(ref="core.st2.webhook")
+    instance = TriggerInstance.objects.create(
+        trigger_type=webhook,
+        trigger_ref=webhook.ref,
+        trigger_key="k",
+        payload={"body": {"token": "ann's"}},
+        source="webhook",
+        occurred_at=timezone.now(),
+    )
+    rule = Rule.objects.create(
+        ref="default.ann_hook",
+        name="ann_hook",
+        trigger_ref=webhook.ref,
+        trigger_key="k",
+        action_ref="core.noop",
+        owner=authors["ann"],
+    )
+    RuleEnforcement.objects.create(
+        rule=rule, rule_ref=rule.ref, trigger_instance=instance, status="matched"
+    )
+    url = f"{API}/triggerinstances/{instance.pk}"
+
+    assert api_client(authors["ann"]).get(url).status_code == 200
+    assert api_client(authors["bob"]).get(url).status_code == 404
