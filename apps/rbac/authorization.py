@@ -8,8 +8,8 @@ A user may do something when any of these allows it (allow-only, nothing denies)
   everything, on the object's pack, or on the object itself;
 - they own the object (a pack they registered and its content, a rule they created, an
   execution they started, ...): every permission on it;
-- the object is public (a system pack, or one registered by the installation without an
-  owner) and the permission only reads or executes it.
+- the object is public (in a system pack, or in a pack without owner: registered by the
+  installation or shared by an admin) and the permission only reads or executes it.
 
 Resources others may not read answer 404 (they are filtered out of the queryset), resources
 they may read but not change answer 403.

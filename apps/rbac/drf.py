@@ -19,6 +19,8 @@ ACTION_VERBS = {
 class RbacPermission(BasePermission):
     """Check the object's permission for the view's action (see `ScopedViewMixin`)."""
 
+    message = "your roles do not allow this on this resource"
+
     def has_object_permission(self, request, view, obj) -> bool:
         verb = view.rbac_verbs.get(view.action) or ACTION_VERBS.get(view.action, "view")
         return has_permission(request.user, f"{view.rbac_resource}_{verb}", obj)
