@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.runtimes",
     "apps.workflows",
+    "apps.rbac",
 ]
 
 MIDDLEWARE = [

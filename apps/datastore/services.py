@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from apps.datastore.choices import KeyScope
 from apps.datastore.exceptions import InvalidKey
 from apps.datastore.models import KeyValuePair, encryption_context
 from apps.datastore.revealed import remember_revealed
+from apps.rbac.authorization import grants_of, is_admin
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +48,8 @@ class KeyCaller:
     execution_id: int | None = None
 
     @property
-    def is_staff(self) -> bool:
-        return bool(self.user is not None and self.user.is_staff)
+    def is_admin(self) -> bool:
+        return self.user is not None and is_admin(self.user)
 
 
 def check_scope(scope: str, allowed=(KeyScope.SYSTEM, KeyScope.USER)) -> str:
@@ -63,55 +65,71 @@ def check_name(name: str) -> str:
     return name
 
 
-def owner_for(caller: KeyCaller, scope: str):
-    """The owner a key of `scope` belongs to for this caller (None for system keys)."""
+def owner_for(caller: KeyCaller, scope: str, username: str = ""):
+    """The owner a key of `scope` belongs to for this caller (None for system keys): the
+    caller, or the user named `username` (None when there is no such user)."""
     if scope != KeyScope.USER:
+        if username:
+            raise InvalidKey("user applies to user-scoped keys only")
         return None
     if caller.user is None:
         raise InvalidKey(f"{caller.label or 'this caller'} runs for no user: no user-scoped keys")
-    return caller.user
+    if not username or username == caller.user.get_username():
+        return caller.user
+    return get_user_model().objects.filter(username=username).first()
 
 
-def authorize(caller: KeyCaller, permission: str, scope: str) -> None:
-    """Where roles will decide (`key_view`, `key_create`, `key_modify`, `key_delete`).
-
-    Until then every identity may use system keys and its own user keys; user keys of others
-    are invisible (the queries filter by owner, so they are 404, never 403).
+def authorize(caller: KeyCaller, permission: str, scope: str, owner=None, name: str = "") -> None:
+    """Every identity may use system keys (they are shared) and its own user keys. Another
+    user's keys need a role granting `permission` (on every key, or on keys of that name);
+    without one they do not exist (404, never 403). Secret values are revealed by
+    `may_reveal`, which asks apps.rbac who is an admin.
     """
+    if scope != KeyScope.USER or (owner is not None and owner == caller.user):
+        return
+    grants = grants_of(caller.user) if caller.user is not None else None
+    if owner is not None and grants is not None and grants.allows(permission, "", name):
+        return
+    if owner is not None and grants is not None and grants.allows("key_view", "", name):
+        raise PermissionDenied(f"you may not {permission.split('_')[1]} {owner}'s key {name!r}")
+    raise NotFound(f"no key {name!r} in scope user" if name else "no such user keys")
 
 
 def may_reveal(caller: KeyCaller, pair: KeyValuePair) -> bool:
-    """Staff and the owner of a user key may see a secret's value, and so may their actions;
+    """Admins and the owner of a user key may see a secret's value, and so may their actions;
     a process that runs for no one (a sensor, an ownerless pack rule's action) may too.
 
     An action run by someone else gets no more than its user would through the API.
     """
-    if caller.is_staff or (caller.is_process and caller.user is None):
+    if caller.is_admin or (caller.is_process and caller.user is None):
         return True
     return pair.scope == KeyScope.USER and pair.user_id == getattr(caller.user, "pk", None)
 
 
-def find_key(caller: KeyCaller, name: str, scope: str) -> KeyValuePair:
-    """The live key `name` of `scope` visible to the caller, or 404."""
+def find_key(caller: KeyCaller, name: str, scope: str, username: str = "") -> KeyValuePair:
+    """The live key `name` of `scope` (of user `username`) visible to the caller, or 404."""
     check_scope(scope)
-    authorize(caller, "key_view", scope)
-    owner = owner_for(caller, scope)
+    owner = owner_for(caller, scope, username)
+    authorize(caller, "key_view", scope, owner, name)
     pair = KeyValuePair.objects.live().in_scope(scope, owner).filter(name=name).first()
     if pair is None:
         raise NotFound(f"no key {name!r} in scope {scope}")
     return pair
 
 
-def list_keys(caller: KeyCaller, scope: str = "all", prefix: str = ""):
+def list_keys(caller: KeyCaller, scope: str = "all", prefix: str = "", username: str = ""):
     """The live keys of `scope` (`all`: system keys and the caller's own), by name."""
     check_scope(scope, LIST_SCOPES)
-    authorize(caller, "key_list", scope)
     keys = KeyValuePair.objects.live().select_related("user")
     if scope == "all":
+        if username:
+            raise InvalidKey("user applies to user-scoped keys only")
         system = keys.in_scope(KeyScope.SYSTEM, None)
         keys = system | keys.in_scope(KeyScope.USER, caller.user) if caller.user else system
     else:
-        keys = keys.in_scope(scope, owner_for(caller, scope))
+        owner = owner_for(caller, scope, username)
+        authorize(caller, "key_list", scope, owner)
+        keys = keys.in_scope(scope, owner)
     if prefix:
         keys = keys.filter(name__startswith=prefix)
     return keys.order_by("scope", "name")
@@ -125,6 +143,7 @@ def set_key(
     scope: str = KeyScope.SYSTEM,
     is_secret: bool = False,
     ttl: int | None = None,
+    username: str = "",
 ) -> tuple[KeyValuePair, bool]:
     """Create or replace a key; return it and whether it was created.
 
@@ -132,7 +151,8 @@ def set_key(
     """
     check_name(name)
     check_scope(scope)
-    owner = owner_for(caller, scope)
+    owner = owner_for(caller, scope, username)
+    authorize(caller, "key_view", scope, owner, name)  # others' keys: 404 before anything
     check_value(value, ttl)
     fields = stored_fields(value, scope, owner, name, is_secret, ttl)
     try:
@@ -161,7 +181,7 @@ def write_key(caller, scope, owner, name, fields) -> tuple[KeyValuePair, bool]:
         or existing.expires_at is not None
         and (existing.expires_at <= timezone.now())
     )
-    authorize(caller, "key_create" if is_new else "key_modify", scope)
+    authorize(caller, "key_create" if is_new else "key_modify", scope, owner, name)
     action = AuditAction.CREATE if is_new else AuditAction.CHANGE
     record_key_event(action, scope, owner, name, fields)
     if existing is None:
@@ -201,11 +221,11 @@ def stored_fields(value, scope, owner, name, is_secret, ttl) -> dict:
     }
 
 
-def delete_key(caller: KeyCaller, name: str, scope: str = KeyScope.SYSTEM) -> None:
+def delete_key(caller: KeyCaller, name: str, scope: str = KeyScope.SYSTEM, username="") -> None:
     """Delete a live key, or 404."""
     with transaction.atomic():
-        pair = find_key(caller, name, scope)
-        authorize(caller, "key_delete", scope)
+        pair = find_key(caller, name, scope, username)
+        authorize(caller, "key_delete", scope, pair.user, name)
         record_key_event(AuditAction.DELETE, scope, pair.user, name, {})
         pair.delete()
     logger.info("key deleted scope=%s by %s", scope, caller.label)
@@ -219,7 +239,7 @@ def shown_value(caller: KeyCaller, pair: KeyValuePair, *, show_secrets: bool):
         return SECRET_MASK
     if not may_reveal(caller, pair):
         raise PermissionDenied(
-            f"only staff (or the owner, for user keys) may see the secret {pair.name!r}"
+            f"only admins (or the owner, for user keys) may see the secret {pair.name!r}"
         )
     value = decrypt_json(pair.encrypted_value, pair.encryption_context())
     if caller.execution_id is not None:

@@ -15,11 +15,11 @@ class ExecutionQuerySet(models.QuerySet):
         return self.exclude(status__in=TERMINAL)
 
     def visible_to(self, user):
-        """Staff see every execution; others the ones started by them or on their behalf
-        (by their rules). The live stream applies the same rule (events' audience)."""
-        if user.is_staff or user.is_superuser:
-            return self
-        return self.filter(created_by=user)
+        """The executions `user` may read: their own (started by them or by their rules) and
+        those their roles cover (see apps.rbac.authorization)."""
+        from apps.rbac.authorization import visible_queryset
+
+        return visible_queryset(user, "execution", self)
 
 
 class Execution(models.Model):

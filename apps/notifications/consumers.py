@@ -16,8 +16,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.notifications.authentication import PROTOCOL, authenticate_scope
-from apps.notifications.filters import FilterError, can_see, parse_filter
+from apps.notifications.filters import FilterError, parse_filter
 from apps.notifications.hub import hub
+from apps.rbac.authorization import can_see_event, grants_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if user is None:
             await self.close()  # before accept: the handshake is refused (403)
             return
-        self.user_id, self.is_staff = user.pk, user.is_staff or user.is_superuser
+        self.user_id = user.pk
+        # Compiled once: each delivery is then checked without a query.
+        self.grants = await database_sync_to_async(grants_of)(user)
         self.filters = []
         self.queue = asyncio.Queue(maxsize=settings.ATTUNE_WS_QUEUE_SIZE)
         self.send_lock = asyncio.Lock()
@@ -122,7 +125,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- what the hub offers --------------------------------------------------------------
 
     def wants(self, event) -> bool:
-        return can_see(self.user_id, self.is_staff, event.meta) and any(
+        return can_see_event(self.grants, event.meta) and any(
             subscription.matches(event.meta) for subscription in self.filters
         )
 

@@ -67,8 +67,3 @@ def parse_filter(raw) -> Filter:
         rule_refs=frozenset(values["rule_refs"]),
         trigger_types=frozenset(values["trigger_types"]),
     )
-
-
-def can_see(user_id: int, is_staff: bool, meta: dict) -> bool:
-    """Staff see every event; others those whose audience names them."""
-    return is_staff or user_id in meta.get("audience", ())

@@ -12,6 +12,7 @@ from django.conf import settings
 from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError, InvalidInput, NotFound, PayloadTooLarge
 from apps.core.services import redis_client
+from apps.rbac.services import may_send_webhook
 from apps.rules.models import Rule
 from apps.triggers.choices import TriggerSource
 from apps.triggers.models import TriggerInstance, trigger_key
@@ -52,6 +53,8 @@ class WebhookConfig:
     name: str
     hmac_secret: str
     rate_limit_per_minute: int
+    owner_ids: frozenset = frozenset()  # owners of the rules listening on it
+    is_public: bool = False  # a rule nobody owns listens on it
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class WebhookRequest:
     content_type: str
     headers: dict
     form: dict
-    is_authenticated: bool
+    user: object = None  # who sent it with an API key or token (None: unauthenticated)
 
 
 _webhooks = ContentCache()
@@ -70,9 +73,11 @@ _webhooks = ContentCache()
 
 def load_webhook(name: str) -> WebhookConfig | None:
     """The webhook's settings, or None when no rule listens on it."""
+    owners = []
     if name != GENERIC_WEBHOOK:
         key = trigger_key(WEBHOOK_TRIGGER, {"url": name})
-        if not Rule.objects.filter(trigger_key=key).exists():
+        owners = list(Rule.objects.filter(trigger_key=key).values_list("owner_id", flat=True))
+        if not owners:
             return None
     row = Webhook.objects.filter(name=name).first()
     return WebhookConfig(
@@ -80,6 +85,8 @@ def load_webhook(name: str) -> WebhookConfig | None:
         hmac_secret=row.hmac_secret if row else "",
         rate_limit_per_minute=(row and row.rate_limit_per_minute)
         or settings.ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE,
+        owner_ids=frozenset(owner for owner in owners if owner is not None),
+        is_public=None in owners,
     )
 
 
@@ -89,6 +96,11 @@ def receive_webhook(name: str, request: WebhookRequest) -> TriggerInstance:
     if config is None:
         raise NotFound(f"no webhook named {name!r}: no rule listens on it")
     authenticate(config, request)
+    if request.user is not None and not may_send_webhook(
+        request.user, name, config.owner_ids, config.is_public
+    ):
+        # As if it did not exist: a caller who may not send to it learns nothing about it.
+        raise NotFound(f"no webhook named {name!r}: no rule listens on it")
     check_size(request.body)
     check_rate(config)
     hop = check_hops(request.headers)
@@ -107,7 +119,7 @@ def receive_webhook(name: str, request: WebhookRequest) -> TriggerInstance:
 
 
 def authenticate(config: WebhookConfig, request: WebhookRequest) -> None:
-    if request.is_authenticated:
+    if request.user is not None:
         return
     signature = request.headers.get(SIGNATURE_HEADER.lower(), "")
     if (

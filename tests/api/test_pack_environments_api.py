@@ -15,10 +15,10 @@ def register(client, path):
     return client.post("/api/v1/packs/register", {"path": str(path)}, format="json")
 
 
-def test_registration_answers_at_once_with_the_virtualenv_building(staff_api, alice_api):
+def test_registration_answers_at_once_with_the_virtualenv_building(staff_api):
     assert register(staff_api, FIXTURE_PACKS / "pinned_old").status_code == 201
 
-    body = alice_api.get("/api/v1/packs/pinned_old").json()
+    body = staff_api.get("/api/v1/packs/pinned_old").json()
 
     [environment] = body["environments"]
     assert environment["kind"] == "python"

@@ -99,9 +99,9 @@ def test_the_limit_is_per_identity(new_user_api):
     assert second.get("/api/v1/keys").status_code == 200
 
 
-def test_webhooks_keep_their_own_limits(new_user_api, admin_api, limited_url, django_db_blocker):
+def test_webhooks_keep_their_own_limits(new_user_api, alice_api, limited_url, django_db_blocker):
     url = unique("unthrottled")
-    webhook_rule(admin_api, url, {"ref": "core.noop"})
+    webhook_rule(alice_api, url, {"ref": "core.noop"})  # alice's rule: her key may send to it
     with django_db_blocker.unblock():
         raw_key, _ = create_api_key(get_user_model().objects.get(username="alice"), "rl")
     caller = Api(limited_url, api_key=raw_key)

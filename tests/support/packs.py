@@ -20,8 +20,10 @@ def copy_pack(name: str, destination: Path, ref: str) -> Path:
     return target
 
 
-def register(api, path: Path) -> dict:
-    response = api.post("/api/v1/packs/register", {"path": str(path)})
+def register(api, path: Path, *, shared: bool = True) -> dict:
+    """Register through the API; shared (with everyone) unless asked, as the installation's
+    fixture packs are meant for every test user."""
+    response = api.post("/api/v1/packs/register", {"path": str(path), "shared": shared})
     assert response.status_code == 201, response.text
     return response.json()
 

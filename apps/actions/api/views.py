@@ -2,10 +2,15 @@ from rest_framework import mixins, viewsets
 
 from apps.actions.api.serializers import ActionSerializer
 from apps.actions.models import Action
+from apps.rbac.drf import ScopedViewMixin
 
 
-class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ActionViewSet(
+    ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Actions of registered packs, looked up by ref (`pack.name`)."""
+
+    rbac_resource = "action"
 
     queryset = Action.objects.select_related("pack")
     serializer_class = ActionSerializer

@@ -29,5 +29,6 @@ class KeySerializer(serializers.Serializer):
 class KeyQuerySerializer(serializers.Serializer):
     scope = serializers.CharField(required=False)
     prefix = serializers.CharField(required=False, default="")
+    user = serializers.CharField(required=False, default="", help_text="another user's keys")
     show_secrets = serializers.BooleanField(required=False, default=False)
     decrypt = serializers.BooleanField(required=False, default=False, help_text="show_secrets")

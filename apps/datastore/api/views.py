@@ -12,6 +12,7 @@ from apps.datastore.authentication import (
 )
 
 SCOPE = OpenApiParameter("scope", str, description="system (default) or user; lists: all too")
+USER = OpenApiParameter("user", str, description="another user's user-scoped keys (key grants)")
 SHOW = OpenApiParameter("show_secrets", bool, description="reveal secrets (staff, owner)")
 
 
@@ -31,6 +32,7 @@ class KeyViewSet(viewsets.ViewSet):
         return {
             "scope": values.get("scope") or default_scope,
             "prefix": values["prefix"],
+            "user": values["user"],
             "show_secrets": values["show_secrets"] or values["decrypt"],
         }
 
@@ -39,37 +41,42 @@ class KeyViewSet(viewsets.ViewSet):
         pair.shown_value = services.shown_value(caller, pair, show_secrets=show_secrets)
         return KeySerializer(pair).data
 
-    @extend_schema(parameters=[SCOPE, SHOW], responses=KeySerializer(many=True))
+    @extend_schema(parameters=[SCOPE, USER, SHOW], responses=KeySerializer(many=True))
     def list(self, request):
         query = self.query("all")
-        keys = services.list_keys(caller_of(request), query["scope"], query["prefix"])
+        keys = services.list_keys(
+            caller_of(request), query["scope"], query["prefix"], query["user"]
+        )
         paginator = PagePagination()
         page = paginator.paginate_queryset(keys, request, view=self)
         body = [self.shown(pair, query["show_secrets"]) for pair in page]
         return paginator.get_paginated_response(body)
 
-    @extend_schema(parameters=[SCOPE, SHOW], responses=KeySerializer)
+    @extend_schema(parameters=[SCOPE, USER, SHOW], responses=KeySerializer)
     def retrieve(self, request, name=None):
         query = self.query("system")
-        pair = services.find_key(caller_of(request), name, query["scope"])
+        pair = services.find_key(caller_of(request), name, query["scope"], query["user"])
         return Response(self.shown(pair, query["show_secrets"]))
 
-    @extend_schema(parameters=[SCOPE], request=KeyWriteSerializer, responses=KeySerializer)
+    @extend_schema(parameters=[SCOPE, USER], request=KeyWriteSerializer, responses=KeySerializer)
     def update(self, request, name=None):
         body = KeyWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        query = self.query("system")
         pair, created = services.set_key(
             caller_of(request),
             name,
             body.validated_data["value"],
-            scope=self.query("system")["scope"],
+            scope=query["scope"],
+            username=query["user"],
             is_secret=body.validated_data["secret"],
             ttl=body.validated_data.get("ttl"),
         )
         answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(self.shown(pair, False), status=answer)
 
-    @extend_schema(parameters=[SCOPE], responses={204: None})
+    @extend_schema(parameters=[SCOPE, USER], responses={204: None})
     def destroy(self, request, name=None):
-        services.delete_key(caller_of(request), name, self.query("system")["scope"])
+        query = self.query("system")
+        services.delete_key(caller_of(request), name, query["scope"], query["user"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -16,23 +16,27 @@ from apps.executions.api.serializers import (
 )
 from apps.executions.models import Execution
 from apps.executions.output import follow_output, output_so_far
+from apps.rbac.drf import ScopedViewMixin
+from apps.rbac.services import runnable_action
 
 
-class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ExecutionViewSet(
+    ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Request executions, follow them, cancel and re-run them."""
 
+    queryset = Execution.objects.select_related("created_by")
     serializer_class = ExecutionSerializer
     filterset_class = ExecutionFilter
     pagination_class = NewestFirstCursorPagination
-
-    def get_queryset(self):
-        """Others' executions are 404, not 403, so their existence does not leak."""
-        return Execution.objects.visible_to(self.request.user).select_related("created_by")
+    rbac_resource = "execution"
+    rbac_verbs = {"cancel": "modify", "output": "view", "rerun": "view"}
 
     @extend_schema(request=ExecutionRequestSerializer, responses={201: ExecutionSerializer})
     def create(self, request):
         body = ExecutionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        runnable_action(request.user, body.validated_data["action"])
         execution = services.request_execution(
             body.validated_data["action"],
             body.validated_data["parameters"],
@@ -66,7 +70,9 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def rerun(self, request, pk=None):
         body = RerunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        original = self.get_object()
+        runnable_action(request.user, original.action_ref)
         execution = services.rerun_execution(
-            self.get_object().pk, user=request.user, parameters=body.validated_data["parameters"]
+            original.pk, user=request.user, parameters=body.validated_data["parameters"]
         )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)

@@ -38,7 +38,11 @@ class PackSerializer(serializers.ModelSerializer):
 
 class RegisterPackSerializer(serializers.Serializer):
     path = serializers.CharField(help_text="A pack directory on the server.")
+    shared = serializers.BooleanField(
+        default=False, help_text="Admins: a new pack everyone may see and run, owned by no one."
+    )
 
 
 class UploadPackSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The pack as a .tar.gz archive.")
+    shared = serializers.BooleanField(default=False, help_text="As for register.")

@@ -2,7 +2,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FileUploadParser, MultiPartParser
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from apps.core.exceptions import InvalidInput
@@ -13,10 +12,17 @@ from apps.packs.api.serializers import (
     UploadPackSerializer,
 )
 from apps.packs.models import Pack
+from apps.rbac.drf import ScopedViewMixin
+from apps.rbac.services import register_pack_as
 
 
-class PackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Registered packs, looked up by ref; staff register them from a path or an upload."""
+class PackViewSet(
+    ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Registered packs, looked up by ref; holders of `pack_create` register them from a path or
+    an upload (and own them); admins may register them `shared` with everyone."""
+
+    rbac_resource = "pack"
 
     queryset = Pack.objects.prefetch_related("actions", "environments").select_related("owner")
     serializer_class = PackSerializer
@@ -24,25 +30,34 @@ class PackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filterset_fields = ["is_system"]
 
     @extend_schema(request=RegisterPackSerializer, responses={201: PackSerializer})
-    @action(detail=False, methods=["post"], permission_classes=[IsAdminUser])
+    @action(detail=False, methods=["post"])
     def register(self, request):
         body = RegisterPackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        pack = services.register_pack(body.validated_data["path"], owner=request.user)
+        path, shared = body.validated_data["path"], body.validated_data["shared"]
+        pack = register_pack_as(
+            request.user, shared, lambda owner: services.register_pack(path, owner=owner)
+        )
         return Response(PackSerializer(pack).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=UploadPackSerializer, responses={201: PackSerializer})
     @action(
         detail=False,
         methods=["post"],
-        permission_classes=[IsAdminUser],
         parser_classes=[MultiPartParser, FileUploadParser],
     )
     def upload(self, request):
         upload = request.data.get("file")
         if upload is None:
             raise InvalidInput("send the pack as a .tar.gz in the multipart field `file`")
-        pack = services.register_pack_archive(
-            upload.read(), owner=request.user, filename=upload.name
+        body = UploadPackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        archive = upload.read()
+        pack = register_pack_as(
+            request.user,
+            body.validated_data["shared"],
+            lambda owner: services.register_pack_archive(
+                archive, owner=owner, filename=upload.name
+            ),
         )
         return Response(PackSerializer(pack).data, status=status.HTTP_201_CREATED)

@@ -1,6 +1,5 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -8,26 +7,24 @@ from apps.policies import services
 from apps.policies.api.serializers import PolicySerializer, PolicyWriteSerializer
 from apps.policies.models import Policy
 from apps.policies.specs import POLICY_PARAMETERS
+from apps.rbac.drf import ScopedViewMixin
 
 
-class PolicyViewSet(viewsets.ModelViewSet):
-    """Policies on actions, looked up by ref; everyone reads them, staff change them."""
+class PolicyViewSet(ScopedViewMixin, viewsets.ModelViewSet):
+    """Policies on actions, looked up by ref; readable and changeable as their pack is."""
 
     queryset = Policy.objects.select_related("pack")
     serializer_class = PolicySerializer
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
     filterset_fields = ["pack__ref", "resource_ref", "policy_type", "is_enabled"]
-
-    def get_permissions(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [IsAuthenticated()]
-        return [IsAdminUser()]
+    rbac_resource = "policy"
 
     @extend_schema(request=PolicyWriteSerializer, responses={201: PolicySerializer})
     def create(self, request):
         body = PolicyWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        self.check_create(body.validated_data["pack"])
         policy = services.create_policy(request.data, pack_ref=body.validated_data["pack"])
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 

@@ -5,6 +5,8 @@ from rest_framework.response import Response
 
 from apps.core.api.pagination import NewestFirstCursorPagination
 from apps.core.exceptions import InvalidInput
+from apps.rbac.drf import ScopedViewMixin
+from apps.rbac.services import check_rule_action
 from apps.rules import services
 from apps.rules.api.serializers import (
     RuleEnforcementSerializer,
@@ -15,7 +17,7 @@ from apps.rules.api.serializers import (
 from apps.rules.models import Rule, RuleEnforcement
 
 
-class RuleViewSet(viewsets.ModelViewSet):
+class RuleViewSet(ScopedViewMixin, viewsets.ModelViewSet):
     """Rules, looked up by ref; PATCH `{"enabled": false}` disables one at once."""
 
     queryset = Rule.objects.select_related("pack", "owner")
@@ -23,12 +25,16 @@ class RuleViewSet(viewsets.ModelViewSet):
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
     filterset_fields = ["pack__ref", "trigger_ref", "action_ref", "is_enabled"]
+    rbac_resource = "rule"
+    rbac_verbs = {"test": "view"}
 
     @extend_schema(request=RuleWriteSerializer, responses={201: RuleSerializer})
     def create(self, request):
         body = RuleWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         pack_ref = body.validated_data.pop("pack")
+        self.check_create(pack_ref)
+        check_rule_action(request.user, action_ref_of(request.data))
         rule = services.create_rule(request.data, owner=request.user, pack_ref=pack_ref)
         return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
@@ -38,6 +44,7 @@ class RuleViewSet(viewsets.ModelViewSet):
         if not isinstance(request.data, dict):
             raise InvalidInput("send the rule as a JSON object")
         current = RuleSerializer(rule).data
+        check_rule_action(request.user, action_ref_of(request.data))
         rule = services.update_rule(rule, {**current, **request.data} if partial else request.data)
         return Response(RuleSerializer(rule).data)
 
@@ -54,11 +61,17 @@ class RuleViewSet(viewsets.ModelViewSet):
 
 
 class RuleEnforcementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Every evaluation of a rule against a trigger instance: matched, not matched, failed."""
 
-    queryset = RuleEnforcement.objects.all()
+    queryset = RuleEnforcement.objects.select_related("rule")
+    rbac_resource = "rule_enforcement"
     serializer_class = RuleEnforcementSerializer
     pagination_class = NewestFirstCursorPagination
     filterset_fields = ["rule_ref", "trigger_instance", "status", "execution"]
+
+
+def action_ref_of(data: dict) -> str:
+    action = data.get("action")
+    return str(action.get("ref", "")) if isinstance(action, dict) else ""

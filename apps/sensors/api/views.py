@@ -1,26 +1,25 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 
+from apps.rbac.drf import ScopedViewMixin
 from apps.sensors import services
 from apps.sensors.api.serializers import SensorSerializer, SensorUpdateSerializer
 from apps.sensors.models import Sensor
 
 
-class SensorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Pack sensors and their process state, by ref; staff PATCH `{"enabled": ...}` to start or
-    stop one."""
+class SensorViewSet(
+    ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Pack sensors and their process state, by ref; PATCH `{"enabled": ...}` (`sensor_modify`:
+    admins and the pack's owner) starts or stops one."""
 
     queryset = Sensor.objects.select_related("pack")
     serializer_class = SensorSerializer
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
     filterset_fields = ["pack__ref", "is_enabled", "status"]
-
-    def get_permissions(self):
-        # Enabling a sensor runs pack code on the sensor container: staff only.
-        return [IsAdminUser()] if self.action == "partial_update" else [IsAuthenticated()]
+    rbac_resource = "sensor"
 
     @extend_schema(request=SensorUpdateSerializer, responses={200: SensorSerializer})
     def partial_update(self, request, ref=None):

@@ -4,14 +4,19 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.api.pagination import NewestFirstCursorPagination
+from apps.rbac.drf import ScopedViewMixin
 from apps.triggers import services
 from apps.triggers.api.filters import TriggerInstanceFilter
 from apps.triggers.api.serializers import TriggerInstanceSerializer, TriggerTypeSerializer
 from apps.triggers.models import TriggerInstance, TriggerType
 
 
-class TriggerTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TriggerTypeViewSet(
+    ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Trigger types, looked up by ref."""
+
+    rbac_resource = "trigger_type"
 
     queryset = TriggerType.objects.select_related("pack")
     serializer_class = TriggerTypeSerializer
@@ -21,11 +26,13 @@ class TriggerTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
 
 class TriggerInstanceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """What happened: trigger instances, newest first; re-emit one to run its rules again."""
 
-    queryset = TriggerInstance.objects.all()
+    queryset = TriggerInstance.objects.select_related("trigger_type__pack")
+    rbac_resource = "trigger_instance"
+    rbac_verbs = {"reemit": "execute"}
     serializer_class = TriggerInstanceSerializer
     filterset_class = TriggerInstanceFilter
     pagination_class = NewestFirstCursorPagination

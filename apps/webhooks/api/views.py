@@ -36,7 +36,7 @@ class WebhookView(APIView):
                 content_type=request.content_type or "",
                 headers={k.lower(): v for k, v in request.headers.items()},
                 form={k: v for k, v in request._request.POST.items()},
-                is_authenticated=request.user is not None,
+                user=request.user,
             ),
         )
         return Response({"trigger_instance_id": instance.pk}, status=status.HTTP_202_ACCEPTED)
