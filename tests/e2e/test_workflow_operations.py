@@ -255,3 +255,21 @@ def test_cancel_cascades_into_a_child_workflow(alice_api):
     assert alice_api.wait_for(inner["id"])["status"] == "canceled"
     assert alice_api.wait_for(step["id"])["status"] == "canceled"
     assert len(children_of(alice_api, execution["id"])) == 1
+
+
+def test_others_workflows_are_404_and_cannot_be_paused_or_rerun(admin_api, alice_api):
+    execution = admin_api.run("workflows.slow_steps", seconds=30)
+    admin_api.wait_for(execution["id"], statuses={"running"})
+    wait_for_child(admin_api, execution["id"], statuses={"running"})
+    workflow_id = execution["id"]
+
+    assert alice_api.get(f"/api/v1/workflows/{workflow_id}").status_code == 404
+    assert alice_api.get(f"/api/v1/executions/{workflow_id}/tasks").status_code == 404
+    assert alice_api.post(f"/api/v1/workflows/{workflow_id}/pause").status_code == 404
+    rerun = {"tasks": ["step1"]}
+    assert alice_api.post(f"/api/v1/workflows/{workflow_id}/rerun", rerun).status_code == 404
+    assert children_of(alice_api, workflow_id) == []
+    assert workflow(admin_api, workflow_id)["status"] == "running"  # untouched
+
+    admin_api.post(f"/api/v1/executions/{workflow_id}/cancel")
+    assert admin_api.wait_for(workflow_id)["status"] == "canceled"

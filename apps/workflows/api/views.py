@@ -4,7 +4,9 @@ from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
-from apps.core.exceptions import NotFound
+from apps.core.exceptions import NotFound, PermissionDenied
+from apps.executions.models import Execution
+from apps.rbac.authorization import has_permission, visible_queryset
 from apps.workflows import services
 from apps.workflows.api.serializers import (
     RerunExecutionSerializer,
@@ -15,11 +17,30 @@ from apps.workflows.api.serializers import (
 from apps.workflows.models import TaskExecution, WorkflowExecution
 
 
-class WorkflowViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Workflow executions (by execution id): tasks, pause, resume and re-run from tasks."""
+def visible_executions(user):
+    return visible_queryset(user, "execution", Execution.objects.all())
 
-    queryset = WorkflowExecution.objects.select_related("execution").prefetch_related("tasks")
+
+class WorkflowViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Workflow executions (by execution id): tasks, pause, resume and re-run from tasks.
+
+    A workflow is seen, paused, resumed and re-run under its execution's permissions: others'
+    are 404, and changing one needs `execution_modify`, re-running it `execution_view` (like
+    re-running any execution)."""
+
     serializer_class = WorkflowSerializer
+    verbs = {"pause": "modify", "resume": "modify", "rerun": "view", "retrieve": "view"}
+
+    def get_queryset(self):
+        workflows = WorkflowExecution.objects.select_related("execution").prefetch_related("tasks")
+        return workflows.filter(execution__in=visible_executions(self.request.user))
+
+    def get_object(self):
+        workflow = super().get_object()
+        permission = f"execution_{self.verbs[self.action]}"
+        if not has_permission(self.request.user, permission, workflow.execution):
+            raise PermissionDenied("your roles do not allow this on this resource")
+        return workflow
 
     @extend_schema(request=None, responses={202: WorkflowSerializer})
     @action(detail=True, methods=["post"])
@@ -60,7 +81,10 @@ class ExecutionTasksView(ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        if not WorkflowExecution.objects.filter(pk=self.kwargs["pk"]).exists():
+        workflows = WorkflowExecution.objects.filter(
+            execution__in=visible_executions(self.request.user)
+        )
+        if not workflows.filter(pk=self.kwargs["pk"]).exists():
             raise NotFound(f"execution {self.kwargs['pk']} is not a workflow")
         tasks = TaskExecution.objects.filter(workflow_id=self.kwargs["pk"])
         return tasks.select_related("workflow__execution").order_by("task_id")
