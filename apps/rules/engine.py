@@ -194,9 +194,9 @@ def insert_with_unnest(rows: list[tuple], instance_id: int, enforced_at) -> list
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) "
-            "SELECT rule_id, rule_ref, %b, status, execution_id, reason, results::jsonb, %b "
+            "SELECT rule_id, rule_ref, %b, status, execution_id, reason, results, %b "
             "FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::bigint[], %b::text[], "
-            "%b::text[]) AS t(rule_id, rule_ref, status, execution_id, reason, results) "
+            "%b::jsonb[]) AS t(rule_id, rule_ref, status, execution_id, reason, results) "
             "RETURNING rule_id, id",
             [instance_id, enforced_at, rule_ids, refs, statuses, execution_ids, reasons, results],
         )
