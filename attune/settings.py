@@ -249,6 +249,9 @@ ATTUNE_PACKS_DIR = Path(env_str("ATTUNE_PACKS_DIR", str(BASE_DIR / "packs")))
 ATTUNE_PACK_CACHE_DIR = Path(env_str("ATTUNE_PACK_CACHE_DIR", str(DATA_DIR / "pack_cache")))
 ATTUNE_PACK_UPLOAD_MAX_BYTES = env_int("ATTUNE_PACK_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 ATTUNE_TOKEN_TTL_SECONDS = env_int("ATTUNE_TOKEN_TTL_SECONDS", 24 * 3600)
+# How long a web process may reuse a token/API-key lookup (0: never); any credential or user
+# change clears every process's cache at once through Redis (apps/accounts/cache.py).
+ATTUNE_AUTH_CACHE_SECONDS = env_int("ATTUNE_AUTH_CACHE_SECONDS", 5)
 ATTUNE_OUTPUT_MAX_BYTES = env_int("ATTUNE_OUTPUT_MAX_BYTES", 1024 * 1024)
 ATTUNE_RESULT_MAX_BYTES = env_int("ATTUNE_RESULT_MAX_BYTES", 4 * 1024 * 1024)
 ATTUNE_KILL_GRACE_SECONDS = env_float("ATTUNE_KILL_GRACE_SECONDS", 5.0)

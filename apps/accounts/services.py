@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.cache import bump_credentials_version, credentials, fresh_copy
 from apps.accounts.models import ApiKey, Token, hash_secret, new_secret
 from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
@@ -43,12 +44,23 @@ def revoke_token(raw: str) -> None:
     token = Token.objects.filter(key_hash=hash_secret(raw), revoked_at__isnull=True).first()
     if token is not None:
         Token.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        bump_credentials_version()
         record_event(AuditAction.LOGOUT, "user", token.user_id, detail={"token_id": token.pk})
 
 
 def user_for_token(raw: str):
-    token = Token.objects.active().select_related("user").filter(key_hash=hash_secret(raw)).first()
-    return token.user if token and token.user.is_active else None
+    """The active user of an active bearer token, or None (cached briefly, see `cache.py`)."""
+    key = ("token", hash_secret(raw))
+    version = credentials.current_version()
+    entry = credentials.get(key, version)
+    if entry is not None:
+        return fresh_copy(entry.user)
+    token = Token.objects.active().select_related("user").filter(key_hash=key[1]).first()
+    if token is None or not token.user.is_active:
+        return None
+    seconds_left = (token.expires_at - timezone.now()).total_seconds()
+    credentials.put(key, version, token.user, seconds_left)
+    return fresh_copy(token.user)
 
 
 def create_api_key(user, name: str) -> tuple[str, ApiKey]:
@@ -78,11 +90,25 @@ def delete_api_key(api_key: ApiKey) -> None:
 
 
 def user_for_api_key(raw: str):
-    api_key = ApiKey.objects.enabled().select_related("user").filter(key_hash=hash_secret(raw))
-    api_key = api_key.first()
-    if api_key is None or not api_key.user.is_active:
-        return None
+    """The active user of an enabled API key, or None (cached briefly, see `cache.py`)."""
+    key = ("apikey", hash_secret(raw))
+    version = credentials.current_version()
+    entry = credentials.get(key, version)
+    if entry is None:
+        api_key = ApiKey.objects.enabled().select_related("user").filter(key_hash=key[1]).first()
+        if api_key is None or not api_key.user.is_active:
+            return None
+        credentials.put(key, version, api_key.user, float("inf"), api_key=api_key)
+        user = api_key.user
+    else:
+        api_key, user = entry.extra["api_key"], entry.user
+    touch_api_key(api_key)
+    return fresh_copy(user)
+
+
+def touch_api_key(api_key: ApiKey) -> None:
+    """Record when the key was last used, at most once per LAST_USED_RESOLUTION."""
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    return api_key.user
+        api_key.last_used_at = now

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKER_CONCURRENCY = 4
+# One web process is bound by one core's worth of Django + DRF work per request; two share the
+# listening socket (uvicorn's supervisor) and use both cores of a small machine.
+DEFAULT_WEB_WORKERS = 2
 DEFAULT_WORKER_NAME = "attune@%h"
 # Executions run on `actions` (the `worker` process); the rules engine (`rules`), timers and
 # housekeeping (`control`) on the `events` process, so they never wait behind long actions.
@@ -35,7 +38,7 @@ PROCESSES: dict[str, tuple[str, ...]] = {
     # which is how a slow stream consumer is noticed (and it costs less per HTTP request).
     "web": (
         "uvicorn", "attune.asgi:application",
-        "--host", "{host}", "--port", "{port}",
+        "--host", "{host}", "--port", "{port}", "--workers", "{web_workers}",
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
         "--lifespan", "off", "--no-access-log", "--no-server-header",
         "--ws-ping-interval", "{ws_ping_seconds}", "--ws-ping-timeout", "{ws_ping_seconds}",
@@ -88,6 +91,11 @@ def worker_concurrency() -> int:
     return env_int("ATTUNE_WORKER_CONCURRENCY", DEFAULT_WORKER_CONCURRENCY)
 
 
+def web_workers() -> int:
+    """Return the number of web processes: $ATTUNE_WEB_WORKERS, else 2."""
+    return env_int("ATTUNE_WEB_WORKERS", DEFAULT_WEB_WORKERS)
+
+
 def process_argv(
     name: str,
     python: str = sys.executable,
@@ -96,6 +104,7 @@ def process_argv(
     concurrency: int | None = None,
     worker_name: str = DEFAULT_WORKER_NAME,
     queues: str = DEFAULT_QUEUES,
+    workers: int | None = None,
 ) -> list[str]:
     """Return the full argv of process `name`, run with the interpreter `python`."""
     values = {
@@ -107,6 +116,7 @@ def process_argv(
         # How often the web server pings WebSocket clients, and how long it waits for the pong
         # before it drops a client that stopped reading.
         "ws_ping_seconds": env_int("ATTUNE_WS_PING_SECONDS", 20),
+        "web_workers": workers or web_workers(),
     }
     return [python, "-m", *(part.format(**values) for part in PROCESSES[name])]
 

@@ -2,7 +2,7 @@
 
 import json
 
-from apps.executions.api.serializers import ExecutionSerializer
+from apps.executions.api.serializers import execution_representation
 from apps.executions.models import Execution
 from apps.notifications.services import event, publish
 
@@ -35,7 +35,7 @@ EVENT_RESULT_MAX_CHARS = 64 * 1024
 
 def execution_event(execution: Execution, event_type: str) -> tuple:
     """An `execution.*` event: the REST representation (secrets masked) with its routing."""
-    payload = bounded(ExecutionSerializer(execution).data)
+    payload = bounded(execution_representation(execution))
     return event(event_type, "execution", execution.pk, payload, **routing_of(execution))
 
 

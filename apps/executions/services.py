@@ -73,13 +73,12 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
         sources = sources & frozenset(only_from)
     if target in TERMINAL:
         fields.setdefault("finished_at", timezone.now())
-    updated = Execution.objects.filter(pk=execution_id, status__in=sources).update(
+    execution = Execution.objects.filter(pk=execution_id, status__in=sources).update_returning(
         status=target, **fields
     )
-    if not updated:
+    if execution is None:
         return None
     logger.info("execution_id=%s -> %s", execution_id, target)
-    execution = Execution.objects.select_related("created_by").get(pk=execution_id)
     announce(execution, "execution.updated")
     if target in TERMINAL:
         transaction.on_commit(partial(end_output, execution_id, target))

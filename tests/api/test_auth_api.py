@@ -107,6 +107,16 @@ def test_a_token_of_a_deactivated_user_is_refused(alice):
     assert api_client(token=token).get("/api/v1/packs").status_code == 401
 
 
+def test_a_token_in_use_stops_working_as_soon_as_its_user_is_deactivated(alice):
+    token = make_token(alice)
+    assert api_client(token=token).get("/api/v1/packs").status_code == 200
+
+    alice.is_active = False
+    alice.save()
+
+    assert api_client(token=token).get("/api/v1/packs").status_code == 401
+
+
 def test_logout_revokes_the_token_it_was_made_with(alice):
     token = make_token(alice)
     other = make_token(alice)
@@ -164,8 +174,19 @@ def test_a_disabled_api_key_is_refused(alice_api):
     assert response.json()["code"] == "authentication_failed"
 
 
+def test_an_api_key_in_use_stops_working_as_soon_as_it_is_disabled(alice_api):
+    created = create_api_key(alice_api)
+    assert with_api_key(created["key"]).get("/api/v1/packs").status_code == 200
+
+    disable = {"is_enabled": False}
+    alice_api.patch(f"/api/v1/apikeys/{created['id']}", disable, format="json")
+
+    assert with_api_key(created["key"]).get("/api/v1/packs").status_code == 401
+
+
 def test_a_deleted_api_key_is_refused(alice_api):
     created = create_api_key(alice_api)
+    assert with_api_key(created["key"]).get("/api/v1/packs").status_code == 200
 
     assert alice_api.delete(f"/api/v1/apikeys/{created['id']}").status_code == 204
 

@@ -120,7 +120,8 @@ def settle() -> None:
 
 def assert_one_of_each_per_tick(api, rule_ref: str, instances: list[dict]) -> list[dict]:
     """Each instance: exactly one enforcement of the rule, matched, with a succeeded execution."""
-    found = enforcements(api, rule_ref)
+    # The last tick may still be in the rules engine on a loaded machine: wait for its row.
+    found = wait_for_count(api, rule_ref, len(instances))
     assert sorted(e["trigger_instance"] for e in found) == [i["id"] for i in instances]
     assert {e["status"] for e in found} == {"matched"}
     executions = finished_executions(api, rule_ref)

@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shutil
 
 from workers.runners.base import RunControl, Runner, RunRequest, RunResult, register
 from workers.runners.environment import (
@@ -13,11 +15,46 @@ from workers.runners.environment import (
 from workers.runners.outcome import status_of
 from workers.runners.process import run_process
 
+# A command of plain words only: no quotes, variables, globs, redirections, operators, comments.
+PLAIN_COMMAND = re.compile(r"[\w@%+,./:=-]+(?:[ \t]+[\w@%+,./:=-]+)*")
+# Words bash runs itself (`compgen -b -k`): such commands keep going through bash. `true` and
+# `false` are left out: their programs behave exactly like the builtins.
+BASH_OWN_WORDS = frozenset(
+    ". : [ alias bg bind break builtin caller cd command compgen complete compopt continue "
+    "declare dirs disown echo enable eval exec exit export fc fg getopts hash help history jobs "
+    "kill let local logout mapfile popd printf pushd pwd read readarray readonly return set "
+    "shift shopt source suspend test times trap type typeset ulimit umask unalias unset wait if "
+    "then else elif fi case esac for select while until do done in function time { } ! [[ ]] "
+    "coproc".split()
+)
 
-def run_shell(argv: list[str], request: RunRequest, control: RunControl) -> RunResult:
+
+def command_argv(cmd: str, env: dict) -> list[str]:
+    """The argv that runs `cmd` as bash would.
+
+    A command of plain words naming a program on the action's PATH is executed directly (bash
+    would only parse it and exec the same program; starting bash costs more than `true`);
+    anything else, including an unknown program (bash's exit 127 and message), goes through
+    `bash -c`.
+    """
+    words = cmd.split()
+    if (
+        PLAIN_COMMAND.fullmatch(cmd.strip())
+        and words[0] not in BASH_OWN_WORDS
+        and "=" not in words[0]  # `NAME=value command` sets a variable
+        and "/" not in words[0]  # a path: relative to the action's directory, leave it to bash
+        and shutil.which(words[0], path=env.get("PATH"))
+    ):
+        return words
+    return [shell(), "-c", cmd]
+
+
+def run_shell(
+    argv: list[str], request: RunRequest, control: RunControl, env: dict | None = None
+) -> RunResult:
     outcome = run_process(
         argv,
-        env=action_environment(request),
+        env=env or action_environment(request),
         cwd=working_directory(request),
         stdin_data=secrets_stdin(request),
         timeout=request.timeout,
@@ -38,12 +75,14 @@ def run_shell(argv: list[str], request: RunRequest, control: RunControl) -> RunR
 
 @register
 class LocalShellCommandRunner(Runner):
-    """Run `cmd` through bash on the worker."""
+    """Run `cmd` through bash on the worker (plain commands without it, see `command_argv`)."""
 
     name = "local-shell-cmd"
 
     def run(self, request: RunRequest, control: RunControl) -> RunResult:
-        return run_shell([shell(), "-c", request.runner_parameters["cmd"]], request, control)
+        env = action_environment(request)
+        argv = command_argv(request.runner_parameters["cmd"], env)
+        return run_shell(argv, request, control, env)
 
 
 @register

@@ -1,3 +1,5 @@
+from functools import cache
+
 from rest_framework import serializers
 
 from apps.executions.models import Execution
@@ -40,6 +42,20 @@ class ExecutionSerializer(serializers.ModelSerializer):
 
     def get_runner_type(self, execution) -> str:
         return execution.action_snapshot.get("runner_type", "")
+
+
+@cache
+def _shared_serializer() -> ExecutionSerializer:
+    return ExecutionSerializer()
+
+
+def execution_representation(execution: Execution) -> dict:
+    """The REST representation of one execution, from one serializer per process.
+
+    A ModelSerializer builds its fields on first use, about a millisecond (more than the rest of
+    the representation), on every request and every status change; these fields keep no state.
+    """
+    return _shared_serializer().to_representation(execution)
 
 
 class ExecutionRequestSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from apps.executions.api.serializers import (
     ExecutionRequestSerializer,
     ExecutionSerializer,
     RerunRequestSerializer,
+    execution_representation,
 )
 from apps.executions.models import Execution
 from apps.executions.output import follow_output, output_so_far
@@ -42,13 +43,13 @@ class ExecutionViewSet(
             body.validated_data["parameters"],
             user=request.user,
         )
-        return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
+        return Response(execution_representation(execution), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={202: ExecutionSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         execution = services.cancel_execution(self.get_object().pk, user=request.user)
-        return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
+        return Response(execution_representation(execution), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         parameters=[OpenApiParameter("follow", bool, description="stream until it finishes")],
@@ -75,4 +76,4 @@ class ExecutionViewSet(
         execution = services.rerun_execution(
             original.pk, user=request.user, parameters=body.validated_data["parameters"]
         )
-        return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
+        return Response(execution_representation(execution), status=status.HTTP_201_CREATED)
