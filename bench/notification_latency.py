@@ -188,6 +188,7 @@ def report(results: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    os.environ["ATTUNE_WEB_WORKERS"] = "1"  # the goal is per server process
     stack.stop_on_sigterm()
     stack.BENCH_DB_NAME = BENCH_DB_NAME
     stack.DEFAULT_PG_URL = stack.with_database_name(stack.DEFAULT_PG_URL, BENCH_DB_NAME)
