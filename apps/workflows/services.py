@@ -28,7 +28,7 @@ from apps.executions.services import (
 )
 from apps.packs.archive import ArchiveInvalid, read_archive_file
 from apps.packs.models import PackContent
-from apps.workflows.conductor import Conductor, LaunchError
+from apps.workflows.conductor import Conductor, LaunchError, waiting_on
 from apps.workflows.models import TaskExecution, WorkflowExecution
 from apps.workflows.spec import WorkflowInvalid, parse_workflow
 
@@ -154,6 +154,8 @@ def advance_workflow(execution_id: int, event: dict) -> None:
 
 def apply_event(execution_id: int, event: dict) -> None:
     """Hand one event to the workflow's conductor under a row lock and act on the outcome."""
+    if event["type"] == "child" and not waits_on(execution_id, event["execution_id"]):
+        return
     with transaction.atomic():
         workflow = (
             WorkflowExecution.objects.select_for_update(of=("self",))
@@ -167,6 +169,18 @@ def apply_event(execution_id: int, event: dict) -> None:
         handle_event(conductor, event)
         if conductor.changed or conductor.status != workflow.status:
             save(workflow, conductor)
+
+
+def waits_on(execution_id: int, child_id: int) -> bool:
+    """Whether the workflow's committed state still waits on the child, read without the lock.
+
+    A child, once handled, never waits again, so a `False` is final: the second event about
+    one child (the finishing worker advances the workflow itself, the queued message arrives
+    after it) and the events of children that an earlier pass handled together cost one read
+    and never queue on the row lock behind passes with work to do.
+    """
+    row = WorkflowExecution.objects.filter(pk=execution_id).values_list("status", "state").first()
+    return row is not None and row[0] not in TERMINAL and child_id in waiting_on(row[1])
 
 
 def abort_workflow(execution_id: int, error: str) -> None:
