@@ -17,8 +17,14 @@ from apps.executions.masking import mask_secret_values
 from apps.executions.models import Execution
 from apps.executions.output import OutputRecorder
 from apps.executions.sealing import open_secrets
-from apps.executions.services import claim_execution, finish_execution, record_heartbeat
+from apps.executions.services import (
+    PARENT_ADVANCED_INLINE,
+    claim_execution,
+    finish_execution,
+    record_heartbeat,
+)
 from apps.runtimes.services import spec_for_kind
+from apps.workflows.services import advance_workflow
 from workers.cancellation import watch_for_cancel
 from workers.environments import (
     EnvironmentUnavailable,
@@ -73,7 +79,16 @@ def run_execution(execution_id: int) -> None:
         except Exception as exc:  # noqa: BLE001 - a runner bug must not strand the execution
             logger.exception("execution_id=%s runner error", execution_id)
             result = RunResult.failure(f"runner error: {type(exc).__name__}: {exc}")
-        record_result(execution, result)
+        finished = record_result(execution, result)
+    if finished and execution.parent_id is not None:
+        advance_parent(execution)
+
+
+def advance_parent(execution: Execution) -> None:
+    """Advance the parent workflow here, right after the child's finish committed, rather than
+    through the control queue: under load every hand-off between processes waits for a CPU, and
+    this one sat between each workflow step and the next (and before every join)."""
+    advance_workflow(execution.parent_id, {"type": "child", "execution_id": execution.pk})
 
 
 def build_request(execution: Execution, control: ExecutionControl) -> RunRequest:
@@ -153,18 +168,24 @@ def heartbeats(control: ExecutionControl):
         thread.join()
 
 
-def record_result(execution: Execution, result: RunResult) -> None:
+def record_result(execution: Execution, result: RunResult) -> bool:
+    """Finish the execution with the runner's result; False if it was finished elsewhere."""
     secrets = secret_values(execution)
     if get_runner(execution.action_snapshot["runner_type"]).uses_datastore:
         secrets += take_revealed(execution.pk)  # what the action decrypted from the datastore
-    finished = finish_execution(
-        execution.pk,
-        result.status,
-        result=mask_secret_values(result.result, secrets),
-        stdout=mask_secret_values(result.stdout, secrets),
-        stderr=mask_secret_values(result.stderr, secrets),
-        exit_code=result.exit_code,
-        error=mask_secret_values(result.error, secrets),
-    )
+    inline = PARENT_ADVANCED_INLINE.set(execution.parent_id is not None)  # see advance_parent
+    try:
+        finished = finish_execution(
+            execution.pk,
+            result.status,
+            result=mask_secret_values(result.result, secrets),
+            stdout=mask_secret_values(result.stdout, secrets),
+            stderr=mask_secret_values(result.stderr, secrets),
+            exit_code=result.exit_code,
+            error=mask_secret_values(result.error, secrets),
+        )
+    finally:
+        PARENT_ADVANCED_INLINE.reset(inline)
     if not finished:
         logger.warning("execution_id=%s finished elsewhere; result dropped", execution.pk)
+    return finished

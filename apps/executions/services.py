@@ -5,6 +5,7 @@ status allowed to reach the target; callers act only when it reports that they w
 """
 
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -88,11 +89,19 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
     return execution
 
 
+# Set by an actions worker around a child's finish when it advances the parent workflow itself
+# right after the commit (workers/executor.py): the control-queue event is then a safety net, due
+# later, that finds nothing left to do unless that worker died in between.
+PARENT_ADVANCED_INLINE: ContextVar[bool] = ContextVar("parent_advanced_inline", default=False)
+INLINE_SAFETY_NET_SECONDS = 5.0
+
+
 def notify_parent_workflow(execution: Execution) -> None:
     """After commit, wake the workflow this execution is a task of, if it is one."""
     if execution.parent_id is not None:
         event = {"type": "child", "execution_id": execution.pk}
-        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
+        later = {"countdown": INLINE_SAFETY_NET_SECONDS} if PARENT_ADVANCED_INLINE.get() else {}
+        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event, **later)
 
 
 def start_task(snapshot: dict) -> str:

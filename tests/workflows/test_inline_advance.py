@@ -1,0 +1,42 @@
+"""The actions worker that finishes a workflow's child advances the workflow itself."""
+
+from apps.executions.services import INLINE_SAFETY_NET_SECONDS, cancel_execution
+from workers import executor
+
+
+def advance_messages(callbacks) -> list[tuple]:
+    """(args, options) of the advance_workflow messages the captured commits would send."""
+    sends = [c.args for c in callbacks if c.args and c.args[0] == "attune.advance_workflow"]
+    return [(args, options) for _, args, options in sends]
+
+
+def test_finishing_worker_requests_the_next_step(
+    sequence_workflow, django_capture_on_commit_callbacks
+):
+    (first,) = sequence_workflow.children.all()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        executor.run_execution(first.pk)
+
+    first.refresh_from_db()
+    assert (first.status, first.result["stdout"]) == ("succeeded", "A:ada\n")
+    second = sequence_workflow.children.exclude(pk=first.pk).get()
+    assert second.parameters["cmd"] == "echo B:A:ada"
+    # The control-queue event still goes, later, as the safety net for a worker dying between
+    # the finish and the advance; arriving after the advance, it finds nothing to do.
+    event = {"type": "child", "execution_id": first.pk}
+    assert advance_messages(callbacks) == [
+        ((sequence_workflow.pk, event), {"countdown": INLINE_SAFETY_NET_SECONDS})
+    ]
+
+
+def test_children_finished_elsewhere_wake_the_workflow_at_once(
+    sequence_workflow, django_capture_on_commit_callbacks
+):
+    (first,) = sequence_workflow.children.all()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        cancel_execution(first.pk)  # a requested child is canceled at once, by no worker
+
+    event = {"type": "child", "execution_id": first.pk}
+    assert advance_messages(callbacks) == [((sequence_workflow.pk, event), {})]
