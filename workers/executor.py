@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.actions.runner_types import RUNNER_TYPES
+from apps.core.services import enqueue_on_commit
 from apps.datastore.revealed import take_revealed
 from apps.datastore.tokens import execution_token
 from apps.executions.masking import mask_secret_values
@@ -18,6 +19,7 @@ from apps.executions.models import Execution
 from apps.executions.output import OutputRecorder
 from apps.executions.sealing import open_secrets
 from apps.executions.services import (
+    ADVANCE_WORKFLOW_TASK,
     PARENT_ADVANCED_INLINE,
     claim_execution,
     finish_execution,
@@ -87,8 +89,15 @@ def run_execution(execution_id: int) -> None:
 def advance_parent(execution: Execution) -> None:
     """Advance the parent workflow here, right after the child's finish committed, rather than
     through the control queue: under load every hand-off between processes waits for a CPU, and
-    this one sat between each workflow step and the next (and before every join)."""
-    advance_workflow(execution.parent_id, {"type": "child", "execution_id": execution.pk})
+    this one sat between each workflow step and the next.
+
+    When another pass holds the workflow (children of a fan-out finishing together), queue the
+    event at once instead of waiting in line: the events worker handles such events in batches,
+    while ten workers each waiting on the lock would run ten passes one after the other.
+    """
+    event = {"type": "child", "execution_id": execution.pk}
+    if not advance_workflow(execution.parent_id, event, wait_for_lock=False):
+        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
 
 
 def build_request(execution: Execution, control: ExecutionControl) -> RunRequest:

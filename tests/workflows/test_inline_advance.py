@@ -1,6 +1,11 @@
 """The actions worker that finishes a workflow's child advances the workflow itself."""
 
-from apps.executions.services import INLINE_SAFETY_NET_SECONDS, cancel_execution
+from apps.executions.services import (
+    INLINE_SAFETY_NET_SECONDS,
+    cancel_execution,
+    request_execution,
+)
+from apps.workflows import services
 from workers import executor
 
 
@@ -40,3 +45,25 @@ def test_children_finished_elsewhere_wake_the_workflow_at_once(
 
     event = {"type": "child", "execution_id": first.pk}
     assert advance_messages(callbacks) == [((sequence_workflow.pk, event), {})]
+
+
+def test_fan_out_children_are_left_to_the_events_worker(
+    workflow_packs, django_capture_on_commit_callbacks
+):
+    execution = request_execution("workflows.parallel_join", {})
+    services.start_workflow(execution.pk)
+    quick = execution.children.get(action_ref="core.echo", parameters__cmd="echo quick")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        executor.run_execution(quick.pk)
+
+    # The workflow waits on its other branches too: rather than one pass per finishing branch
+    # in line on the row lock, the event goes to the control queue at once (batched there).
+    event = {"type": "child", "execution_id": quick.pk}
+    assert advance_messages(callbacks) == [
+        ((execution.pk, event), {"countdown": INLINE_SAFETY_NET_SECONDS}),
+        ((execution.pk, event), {}),
+    ]
+    assert execution.workflow.tasks.get(name="quick").status == "running"  # not advanced here
+    services.advance_workflow(execution.pk, event)
+    assert execution.workflow.tasks.get(name="quick").status == "succeeded"
