@@ -20,7 +20,7 @@ from apps.executions.output import OutputRecorder
 from apps.executions.sealing import open_secrets
 from apps.executions.services import (
     ADVANCE_WORKFLOW_TASK,
-    PARENT_ADVANCED_INLINE,
+    PARENT_NOTIFIED_BY_WORKER,
     claim_execution,
     finish_execution,
     record_heartbeat,
@@ -87,16 +87,21 @@ def run_execution(execution_id: int) -> None:
 
 
 def advance_parent(execution: Execution) -> None:
-    """Advance the parent workflow here, right after the child's finish committed, rather than
-    through the control queue: under load every hand-off between processes waits for a CPU, and
-    this one sat between each workflow step and the next.
+    """Hand the finished child's event to its workflow from here (the finish sent none).
 
-    When another pass holds the workflow (children of a fan-out finishing together), queue the
-    event at once instead of waiting in line: the events worker handles such events in batches,
-    while ten workers each waiting on the lock would run ten passes one after the other.
+    When the workflow waits on this child alone, advance it in this process: under load every
+    hand-off between processes waits for a CPU, and the hop to the events worker sat between
+    each workflow step and the next. Otherwise (branches of a fan-out) or when another pass holds
+    the workflow, queue the event: the events worker handles those in batches, where ten workers
+    would each run a pass in line on the row lock.
     """
     event = {"type": "child", "execution_id": execution.pk}
-    if not advance_workflow(execution.parent_id, event, wait_for_lock=False):
+    try:
+        handled = advance_workflow(execution.parent_id, event, wait_for_lock=False)
+    except Exception:  # noqa: BLE001 - the events worker tries again
+        logger.exception("execution_id=%s could not advance its workflow", execution.pk)
+        handled = False
+    if not handled:
         enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
 
 
@@ -182,7 +187,7 @@ def record_result(execution: Execution, result: RunResult) -> bool:
     secrets = secret_values(execution)
     if get_runner(execution.action_snapshot["runner_type"]).uses_datastore:
         secrets += take_revealed(execution.pk)  # what the action decrypted from the datastore
-    inline = PARENT_ADVANCED_INLINE.set(execution.parent_id is not None)  # see advance_parent
+    notifying = PARENT_NOTIFIED_BY_WORKER.set(execution.parent_id is not None)  # advance_parent
     try:
         finished = finish_execution(
             execution.pk,
@@ -194,7 +199,7 @@ def record_result(execution: Execution, result: RunResult) -> bool:
             error=mask_secret_values(result.error, secrets),
         )
     finally:
-        PARENT_ADVANCED_INLINE.reset(inline)
+        PARENT_NOTIFIED_BY_WORKER.reset(notifying)
     if not finished:
         logger.warning("execution_id=%s finished elsewhere; result dropped", execution.pk)
     return finished

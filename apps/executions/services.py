@@ -89,19 +89,17 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
     return execution
 
 
-# Set by an actions worker around a child's finish when it advances the parent workflow itself
-# right after the commit (workers/executor.py): the control-queue event is then a safety net, due
-# later, that finds nothing left to do unless that worker died in between.
-PARENT_ADVANCED_INLINE: ContextVar[bool] = ContextVar("parent_advanced_inline", default=False)
-INLINE_SAFETY_NET_SECONDS = 5.0
+# Set by an actions worker around a child's finish when it hands the event to the parent
+# workflow itself right after the commit (workers/executor.py `advance_parent`). A worker dying
+# in between is like a lost message: the re-dispatch sweep (`resync_workflows`) wakes the workflow.
+PARENT_NOTIFIED_BY_WORKER: ContextVar[bool] = ContextVar("parent_notified_by_worker", default=False)
 
 
 def notify_parent_workflow(execution: Execution) -> None:
     """After commit, wake the workflow this execution is a task of, if it is one."""
-    if execution.parent_id is not None:
+    if execution.parent_id is not None and not PARENT_NOTIFIED_BY_WORKER.get():
         event = {"type": "child", "execution_id": execution.pk}
-        later = {"countdown": INLINE_SAFETY_NET_SECONDS} if PARENT_ADVANCED_INLINE.get() else {}
-        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event, **later)
+        enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
 
 
 def start_task(snapshot: dict) -> str:

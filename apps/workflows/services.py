@@ -192,8 +192,8 @@ def committed_waiting_on(execution_id: int) -> dict:
     it is gone or finished).
 
     A child, once handled, never waits again, so a child missing here is final: the later
-    events of children that an earlier pass handled together, and the safety-net event after a
-    worker advanced the workflow itself, cost one read and never queue on the row lock.
+    events of children that an earlier pass handled together cost one read and never queue on
+    the row lock.
     """
     row = WorkflowExecution.objects.filter(pk=execution_id).values_list("status", "state").first()
     if row is None or row[0] in TERMINAL:

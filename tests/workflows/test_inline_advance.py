@@ -1,10 +1,6 @@
 """The actions worker that finishes a workflow's child advances the workflow itself."""
 
-from apps.executions.services import (
-    INLINE_SAFETY_NET_SECONDS,
-    cancel_execution,
-    request_execution,
-)
+from apps.executions.services import cancel_execution, request_execution
 from apps.workflows import services
 from workers import executor
 
@@ -27,12 +23,7 @@ def test_finishing_worker_requests_the_next_step(
     assert (first.status, first.result["stdout"]) == ("succeeded", "A:ada\n")
     second = sequence_workflow.children.exclude(pk=first.pk).get()
     assert second.parameters["cmd"] == "echo B:A:ada"
-    # The control-queue event still goes, later, as the safety net for a worker dying between
-    # the finish and the advance; arriving after the advance, it finds nothing to do.
-    event = {"type": "child", "execution_id": first.pk}
-    assert advance_messages(callbacks) == [
-        ((sequence_workflow.pk, event), {"countdown": INLINE_SAFETY_NET_SECONDS})
-    ]
+    assert advance_messages(callbacks) == []  # no hop through the control queue
 
 
 def test_children_finished_elsewhere_wake_the_workflow_at_once(
@@ -60,10 +51,7 @@ def test_fan_out_children_are_left_to_the_events_worker(
     # The workflow waits on its other branches too: rather than one pass per finishing branch
     # in line on the row lock, the event goes to the control queue at once (batched there).
     event = {"type": "child", "execution_id": quick.pk}
-    assert advance_messages(callbacks) == [
-        ((execution.pk, event), {"countdown": INLINE_SAFETY_NET_SECONDS}),
-        ((execution.pk, event), {}),
-    ]
+    assert advance_messages(callbacks) == [((execution.pk, event), {})]
     assert execution.workflow.tasks.get(name="quick").status == "running"  # not advanced here
     services.advance_workflow(execution.pk, event)
     assert execution.workflow.tasks.get(name="quick").status == "succeeded"
