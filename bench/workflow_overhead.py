@@ -134,7 +134,22 @@ def measure_attune_fanout(env, token: str, timeout: float) -> dict:
     join_id = TaskExecution.objects.get(workflow_id=workflow.pk, name="join").execution_id
     times = {c.pk: (c.started_at.timestamp(), c.finished_at.timestamp()) for c in children}
     join = times.pop(join_id)
-    return fanout_figures(list(times.values()), join)
+    figures = fanout_figures(list(times.values()), join)
+    # Where the join latency goes: the engine (last branch finished -> join requested) and the
+    # dispatch (join requested -> started); and the first branch's dispatch.
+    branches = [c for c in children if c.pk != join_id]
+    last = max(branches, key=lambda c: c.finished_at)
+    join_child = next(c for c in children if c.pk == join_id)
+    figures["join_engine_ms"] = ms((join_child.requested_at - last.finished_at).total_seconds())
+    figures["join_dispatch_ms"] = ms(
+        (join_child.started_at - join_child.requested_at).total_seconds()
+    )
+    figures["request_spread_ms"] = ms(
+        (
+            max(c.requested_at for c in branches) - min(c.requested_at for c in branches)
+        ).total_seconds()
+    )
+    return figures
 
 
 # --- the floor ----------------------------------------------------------------------------------
@@ -212,7 +227,13 @@ def summarize_chains(runs: list[dict]) -> dict:
 
 
 def summarize_fanouts(runs: list[dict]) -> dict:
+    split = {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("join_engine_ms", "join_dispatch_ms", "request_spread_ms")
+        if key in runs[0]
+    }
     return {
+        **split,
         "runs": len(runs),
         "start_skew_ms": statistics.median(r["start_skew_ms"] for r in runs),
         "join_latency_ms": statistics.median(r["join_latency_ms"] for r in runs),
@@ -330,6 +351,13 @@ def report(results: dict) -> None:
             [label, fmt(results[key]["start_skew_ms"]), fmt(results[key]["join_latency_ms"])]
             for label, key in fanouts
         ],
+    )
+    fanout = results["attune_fanout"]
+    print(
+        f"\nAttune join split: engine (last branch finished -> join requested) "
+        f"{fmt(fanout['join_engine_ms'])} ms, dispatch (requested -> started) "
+        f"{fmt(fanout['join_dispatch_ms'])} ms; branches requested within "
+        f"{fmt(fanout['request_spread_ms'])} ms"
     )
     print("\nGoals")
     for line in results["goals"]:

@@ -1,6 +1,7 @@
 """Live notification events about executions (see apps.notifications)."""
 
 import json
+from functools import lru_cache
 
 from apps.executions.api.serializers import execution_representation
 from apps.executions.models import Execution
@@ -23,8 +24,15 @@ def lineage(execution: Execution) -> list[int]:
     parent_id = execution.parent_id
     while parent_id is not None and parent_id not in ids:
         ids.append(parent_id)
-        parent_id = Execution.objects.filter(pk=parent_id).values_list("parent_id", flat=True)[0]
+        parent_id = parent_of(parent_id)
     return ids
+
+
+@lru_cache(maxsize=4096)
+def parent_of(execution_id: int) -> int | None:
+    """An execution's parent id, which never changes: cached per process, so the events of a
+    workflow's children (three each) do not look up the same workflow's parent again."""
+    return Execution.objects.filter(pk=execution_id).values_list("parent_id", flat=True)[0]
 
 
 # Events are kept for replay, so they carry a bounded share of big outputs and results; the

@@ -5,6 +5,7 @@ status allowed to reach the target; callers act only when it reports that they w
 """
 
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -87,9 +88,15 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
     return execution
 
 
+# Set by an actions worker around a child's finish when it hands the event to the parent
+# workflow itself right after the commit (workers/executor.py `advance_parent`). A worker dying
+# in between is like a lost message: the re-dispatch sweep (`resync_workflows`) wakes the workflow.
+PARENT_NOTIFIED_BY_WORKER: ContextVar[bool] = ContextVar("parent_notified_by_worker", default=False)
+
+
 def notify_parent_workflow(execution: Execution) -> None:
     """After commit, wake the workflow this execution is a task of, if it is one."""
-    if execution.parent_id is not None:
+    if execution.parent_id is not None and not PARENT_NOTIFIED_BY_WORKER.get():
         event = {"type": "child", "execution_id": execution.pk}
         enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
 

@@ -491,12 +491,7 @@ class Conductor:
 
     def waiting_on(self) -> dict[int, tuple[int, int]]:
         """Child execution id -> (task id, item index) of every child running or paused."""
-        return {
-            item["execution_id"]: (task["id"], index)
-            for task in self.active_tasks()
-            for index, item in enumerate(task.get("items_state") or [])
-            if item["status"] in (ITEM_RUNNING, ITEM_PAUSED)
-        }
+        return waiting_on(self.state)
 
     def overdue_timers(self, grace: float) -> list[tuple[int, str]]:
         """(task id, token) of delays that should have elapsed `grace` seconds ago."""
@@ -550,4 +545,16 @@ def new_state() -> dict:
         "failing": False,
         "root_ctx": {},
         "output": None,
+    }
+
+
+def waiting_on(state: dict) -> dict[int, tuple[int, int]]:
+    """In a conductor's state: child execution id -> (task id, item index) of every child
+    running or paused. A child that left this map never comes back to it."""
+    return {
+        item["execution_id"]: (task["id"], index)
+        for task in state["tasks"].values()
+        if task["status"] in (RUNNING, DELAYED, HELD)
+        for index, item in enumerate(task.get("items_state") or [])
+        if item["status"] in (ITEM_RUNNING, ITEM_PAUSED)
     }

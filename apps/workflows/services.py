@@ -28,7 +28,7 @@ from apps.executions.services import (
 )
 from apps.packs.archive import ArchiveInvalid, read_archive_file
 from apps.packs.models import PackContent
-from apps.workflows.conductor import Conductor, LaunchError
+from apps.workflows.conductor import Conductor, LaunchError, waiting_on
 from apps.workflows.models import TaskExecution, WorkflowExecution
 from apps.workflows.spec import WorkflowInvalid, parse_workflow
 
@@ -142,31 +142,63 @@ def definition_for(execution: Execution) -> tuple[dict, list | None]:
     return load_definition(snapshot["content_sha256"], snapshot["entry_point"]), None
 
 
-def advance_workflow(execution_id: int, event: dict) -> None:
+def advance_workflow(execution_id: int, event: dict, *, wait_for_lock: bool = True) -> bool:
     """Hand one event to the workflow's conductor; an engine error fails the workflow rather
-    than leaving it waiting forever."""
+    than leaving it waiting forever.
+
+    With `wait_for_lock=False` (an actions worker advancing the workflow of the child it just
+    finished) nothing is done and False is returned when the workflow also waits on other
+    children or another pass holds it: the caller then queues the event, and the events worker
+    handles such events in batches instead of one pass per child waiting in line on the lock.
+    """
     try:
-        apply_event(execution_id, event)
+        return apply_event(execution_id, event, wait_for_lock)
     except Exception as exc:  # noqa: BLE001 - an engine bug must not strand the workflow
         logger.exception("execution_id=%s workflow engine error on %s", execution_id, event)
         abort_workflow(execution_id, f"workflow engine error: {type(exc).__name__}: {exc}")
+        return True
 
 
-def apply_event(execution_id: int, event: dict) -> None:
-    """Hand one event to the workflow's conductor under a row lock and act on the outcome."""
+def apply_event(execution_id: int, event: dict, wait_for_lock: bool = True) -> bool:
+    """Hand one event to the workflow's conductor under a row lock and act on the outcome;
+    False, without doing anything, when not `wait_for_lock` and the workflow waits on other
+    children too or its row is locked."""
+    if event["type"] == "child":
+        waiting = committed_waiting_on(execution_id)
+        if event["execution_id"] not in waiting:
+            return True
+        if not wait_for_lock and len(waiting) > 1:
+            return False
     with transaction.atomic():
         workflow = (
-            WorkflowExecution.objects.select_for_update(of=("self",))
+            WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=not wait_for_lock)
             .select_related("execution__created_by")
             .filter(pk=execution_id)
             .first()
         )
-        if workflow is None or workflow.status in TERMINAL:
-            return
+        if workflow is None:
+            return wait_for_lock  # gone; or, not waiting, locked by another pass
+        if workflow.status in TERMINAL:
+            return True
         conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
         handle_event(conductor, event)
         if conductor.changed or conductor.status != workflow.status:
             save(workflow, conductor)
+    return True
+
+
+def committed_waiting_on(execution_id: int) -> dict:
+    """The children the workflow's committed state waits on, read without the lock (none when
+    it is gone or finished).
+
+    A child, once handled, never waits again, so a child missing here is final: the later
+    events of children that an earlier pass handled together cost one read and never queue on
+    the row lock.
+    """
+    row = WorkflowExecution.objects.filter(pk=execution_id).values_list("status", "state").first()
+    if row is None or row[0] in TERMINAL:
+        return {}
+    return waiting_on(row[1])
 
 
 def abort_workflow(execution_id: int, error: str) -> None:

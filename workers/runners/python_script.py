@@ -15,6 +15,8 @@ from workers.runners.outcome import status_of
 from workers.runners.process import run_process
 
 SDK_DIR = Path(__file__).resolve().parent.parent / "sdk"
+# `-c` rather than `-m attune_sdk.wrapper`: `-m` imports runpy and importlib.util first.
+WRAPPER = "from attune_sdk.wrapper import main; raise SystemExit(main())"
 
 
 @register
@@ -37,7 +39,7 @@ class PythonScriptRunner(Runner):
             "datastore": request.datastore_access,
         }
         outcome = run_process(
-            [str(request.environment / "bin" / "python"), "-m", "attune_sdk.wrapper"],
+            [str(request.environment / "bin" / "python"), "-c", WRAPPER],
             env=action_environment(request, {"PYTHONPATH": str(SDK_DIR)}),
             cwd=working_directory(request),
             stdin_data=json.dumps(payload).encode(),
