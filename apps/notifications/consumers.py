@@ -11,6 +11,7 @@ import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -59,6 +60,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
         sender = getattr(self, "sender", None)
         if sender is not None:
             sender.cancel()
+
+    async def dispatch(self, message):
+        """Channels' dispatch, without closing stale database connections in a worker thread
+        before every client message: only `connect` touches the database, through
+        database_sync_to_async, which does that itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     # --- what the client sends ------------------------------------------------------------
 
