@@ -59,6 +59,7 @@ class Conductor:
         self.spec = spec
         self.state = state if state is not None else new_state()
         self.effects = effects
+        self.datastore = getattr(effects, "datastore", None)
         self.clock = clock
         self.inbound = inbound_transitions(spec)
         self.changed: set[int] = set()  # task ids whose record changed during this event
@@ -184,9 +185,9 @@ class Conductor:
             if name in inputs:
                 ctx[name] = inputs[name]
             else:
-                ctx[name] = evaluate(entry["default"], Scope(ctx=ctx))
+                ctx[name] = evaluate(entry["default"], self.bare_scope(ctx))
         for name, value in self.spec["vars"]:
-            ctx[name] = evaluate(value, Scope(ctx=ctx))
+            ctx[name] = evaluate(value, self.bare_scope(ctx))
         return ctx
 
     def schedule(self, name: str, ctx: dict) -> dict | None:
@@ -463,7 +464,7 @@ class Conductor:
         output = {}
         try:
             for name, value in self.spec["output"]:
-                output[name] = evaluate(value, Scope(ctx={**ctx, **output}))
+                output[name] = evaluate(value, self.bare_scope({**ctx, **output}))
                 ctx[name] = output[name]
         except ExpressionError as exc:
             self.fail_workflow(f"output: {exc}")
@@ -522,7 +523,12 @@ class Conductor:
             status=status,
             task_statuses=statuses,
             task_results=results,
+            datastore=self.datastore,
         )
+
+    def bare_scope(self, ctx: dict) -> Scope:
+        """A scope with only a context (input defaults, vars, output)."""
+        return Scope(ctx=ctx, datastore=self.datastore)
 
     def touch(self, task: dict) -> None:
         self.changed.add(task["id"])

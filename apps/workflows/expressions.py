@@ -56,6 +56,7 @@ class Scope:
     item: Any = None
     task_statuses: dict = field(default_factory=dict)  # task name -> latest status
     task_results: dict = field(default_factory=dict)  # task name -> latest result
+    datastore: Any = None  # the requester's keys, for `st2kv()` (see apps.datastore.workflows)
 
     def ctx_value(self, name=None):
         if name is None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.core.exceptions import AttuneError, Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit
+from apps.datastore.templates import Datastore
 from apps.executions.choices import TERMINAL, WAITING_TO_RUN, ExecutionStatus
 from apps.executions.models import Execution
 from apps.executions.services import (
@@ -59,6 +60,9 @@ class DatabaseEffects:
 
     def __init__(self, execution: Execution):
         self.execution = execution
+        # `st2kv()` reads the requester's keys; what it decrypts may only reach secret
+        # parameters of the tasks' actions (request_execution refuses it elsewhere).
+        self.datastore = Datastore(execution.created_by)
 
     def launch(self, task: dict, index: int, action: str, parameters: dict) -> int:
         context = {key: v for key, v in self.execution.context.items() if key != "rerun"}
@@ -75,6 +79,7 @@ class DatabaseEffects:
                 user=self.execution.created_by,
                 parent=self.execution,
                 context=context,
+                revealed_secrets=self.datastore.revealed,
             )
         except AttuneError as exc:
             raise LaunchError(exc.detail) from exc

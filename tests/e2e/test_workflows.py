@@ -332,3 +332,38 @@ def test_webhook_payload_starts_a_workflow_through_a_rule(admin_api):
     children = children_of(admin_api, execution["id"])
     assert all(c["context"]["rule"] == execution["context"]["rule"] for c in children)
     assert [c["context"]["workflow"]["item"] for c in children] == [0, 1]
+
+
+def test_st2kv_reads_system_user_and_decrypted_keys(admin_api, alice_api):
+    """T2.3 in a workflow: st2kv() in YAQL and Jinja for the requester; a decrypted secret goes
+    only into a secret parameter and is masked wherever the run is shown."""
+    secret = "wf-secret-token-123456"
+    admin_api.put("/api/v1/keys/wf_greeting", {"value": "hello"})
+    admin_api.put("/api/v1/keys/wf_token", {"value": secret, "secret": True})
+    alice_api.put("/api/v1/keys/wf_note?scope=user", {"value": "alice's note"})
+
+    finished = run_workflow(alice_api, "workflows.kv")
+
+    assert finished["status"] == "succeeded", finished
+    assert finished["result"]["output"] == {
+        "greeting": "hello",
+        "note": "alice's note",
+        "token_length": len(secret),
+    }
+    [child] = children_of(alice_api, finished["id"])
+    assert child["status"] == "succeeded"
+    assert child["parameters"]["first"] == "hello"
+    shown = [finished, child, tasks_of(alice_api, finished["id"])]
+    assert secret not in str(shown)
+
+
+def test_a_decrypted_secret_never_reaches_a_parameter_that_is_not_secret(admin_api, alice_api):
+    secret = "wf-secret-token-123456"
+    admin_api.put("/api/v1/keys/wf_token", {"value": secret, "secret": True})
+
+    finished = run_workflow(alice_api, "workflows.kv_leak")
+
+    assert finished["status"] == "failed"
+    assert "message" in str(finished["result"]["errors"])
+    assert children_of(alice_api, finished["id"]) == []
+    assert secret not in str([finished, tasks_of(alice_api, finished["id"])])
