@@ -486,21 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, settings {args.settings}",
         flush=True,
     )
-    stack.setup_database(env)
-
-    import django
-
-    django.setup()
-    create_user()
-    try:
-        with stack.Processes(env.data_dir / "logs", env.variables) as procs:
-            results = run(args, env, procs)
-    finally:
-        stack.delete_redis_keys(env)
-    results["config"] = stack.run_config(args, env)
-    report(results)
-    stack.save_results(results, args, env, "actions_throughput")
-    return 0
+    return stack.run_on_stack("actions_throughput", args, env, run, report, prepare=[create_user])
 
 
 if __name__ == "__main__":

@@ -198,21 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.executions} executions each, {os.cpu_count()} CPUs",
         flush=True,
     )
-    stack.setup_database(env)
-
-    import django
-
-    django.setup()
-    create_user()
-    try:
-        with stack.Processes(env.data_dir / "logs", env.variables) as procs:
-            results = run(args, env, procs)
-    finally:
-        stack.delete_redis_keys(env)
-    results["config"] = stack.run_config(args, env)
-    report(results)
-    stack.save_results(results, args, env, "notification_latency")
-    return 0
+    return stack.run_on_stack("notification_latency", args, env, run, report, prepare=[create_user])
 
 
 if __name__ == "__main__":

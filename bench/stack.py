@@ -290,6 +290,28 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
+def run_on_stack(name: str, args, env: BenchEnv, run, report, prepare=()) -> int:
+    """The common body of a benchmark: migrate and register the packs, set Django up, call each
+    of `prepare` (users, rules), `run(args, env, procs)` with the stack's processes (always
+    stopped), then print `report(results)` and save the results as JSON."""
+    setup_database(env)
+
+    import django
+
+    django.setup()
+    for step in prepare:
+        step()
+    try:
+        with Processes(env.data_dir / "logs", env.variables) as procs:
+            results = run(args, env, procs)
+    finally:
+        delete_redis_keys(env)
+    results["config"] = run_config(args, env)
+    report(results)
+    save_results(results, args, env, name)
+    return 0
+
+
 def run_config(args, env) -> dict:
     """The settings a run used, stored beside its results."""
     return {

@@ -205,6 +205,7 @@ def run(args, env: stack.BenchEnv, procs: stack.Processes) -> dict:
     time.sleep(2.0)  # ticks already sent reach the database
     result = analyse(anchor, tick_times(ref), args.every, seconds)
     result["seconds"] = seconds
+    result["goals"] = goal_lines(result)
     return result
 
 
@@ -218,22 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.minutes:g} min of a {args.every} s timer, {os.cpu_count()} CPUs",
         flush=True,
     )
-    stack.setup_database(env)
-
-    import django
-
-    django.setup()
-    create_user()
-    try:
-        with stack.Processes(env.data_dir / "logs", env.variables) as procs:
-            result = run(args, env, procs)
-    finally:
-        stack.delete_redis_keys(env)
-    result["config"] = stack.run_config(args, env)
-    result["goals"] = goal_lines(result)
-    report(result)
-    stack.save_results(result, args, env, "timer_accuracy")
-    return 0
+    return stack.run_on_stack("timer_accuracy", args, env, run, report, prepare=[create_user])
 
 
 if __name__ == "__main__":

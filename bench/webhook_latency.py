@@ -398,22 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs",
         flush=True,
     )
-    stack.setup_database(env)
-
-    import django
-
-    django.setup()
-    create_user()
-    create_webhook_rule()
-    try:
-        with stack.Processes(env.data_dir / "logs", env.variables) as procs:
-            results = run(args, env, procs)
-    finally:
-        stack.delete_redis_keys(env)
-    results["config"] = stack.run_config(args, env)
-    report(results)
-    stack.save_results(results, args, env, "webhook_latency")
-    return 0
+    prepare = [create_user, create_webhook_rule]
+    return stack.run_on_stack("webhook_latency", args, env, run, report, prepare=prepare)
 
 
 if __name__ == "__main__":

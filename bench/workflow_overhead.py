@@ -373,21 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.concurrency}, {args.runs} runs, {os.cpu_count()} CPUs",
         flush=True,
     )
-    stack.setup_database(env)
-
-    import django
-
-    django.setup()
-    create_user()
-    try:
-        with stack.Processes(env.data_dir / "logs", env.variables) as procs:
-            results = run(args, env, procs)
-    finally:
-        stack.delete_redis_keys(env)
-    results["config"] = stack.run_config(args, env)
-    report(results)
-    stack.save_results(results, args, env, "workflow_overhead")
-    return 0
+    return stack.run_on_stack("workflow_overhead", args, env, run, report, prepare=[create_user])
 
 
 if __name__ == "__main__":
