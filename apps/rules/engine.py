@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
-from apps.datastore.templates import Datastore
+from apps.datastore.templates import Datastore, string_leaves
 from apps.executions.masking import mask_secret_values
 from apps.executions.services import request_execution, runnable_action
 from apps.notifications.services import publish
@@ -26,6 +26,8 @@ from apps.rules.events import enforcement_event
 from apps.rules.models import Rule, RuleEnforcement
 from apps.triggers.choices import TriggerInstanceStatus
 from apps.triggers.models import TriggerInstance
+from apps.triggers.secrets import secret_values
+from apps.triggers.services import trigger_type_secret_paths
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,8 @@ def process_trigger_instance(instance_id: int) -> None:
             return
         instance = TriggerInstance.objects.get(pk=instance_id)
         rules = _rules.get(instance.trigger_key, load_rules)
-        enforcements = [enforce(rule, instance) for rule in rules]
+        secrets = secret_values(instance.payload, trigger_type_secret_paths(instance.trigger_ref))
+        enforcements = [enforce(rule, instance, secrets) for rule in rules]
         record_enforcements(instance, enforcements)
         TriggerInstance.objects.filter(pk=instance_id).update(
             status=TriggerInstanceStatus.PROCESSED, processed_at=timezone.now()
@@ -116,8 +119,8 @@ ENFORCEMENT_COLUMNS = (
 ENFORCEMENT_ROWS_PER_INSERT = 1000
 
 
-def enforce(rule: CompiledRule, instance: TriggerInstance) -> Enforcement:
-    outcome = evaluate_rule(rule, instance.payload)
+def enforce(rule: CompiledRule, instance: TriggerInstance, payload_secrets: list) -> Enforcement:
+    outcome = evaluate_rule(rule, instance.payload, payload_secrets)
     enforcement = Enforcement(
         rule.id,
         rule.ref,
@@ -265,12 +268,15 @@ def webhook_hops(instance: TriggerInstance) -> int:
     return 0
 
 
-def evaluate_rule(rule: CompiledRule, payload) -> Outcome:
+def evaluate_rule(rule: CompiledRule, payload, payload_secrets=()) -> Outcome:
     """Decide whether the rule matches `payload` and render its action parameters if so.
 
     Templates may read the datastore as the rule's owner (`st2kv.system.x`, `st2kv.user.x`).
+    `payload_secrets` (values of the payload's secret fields) are treated like decrypted
+    datastore secrets: masked in the enforcement, allowed only into secret parameters.
     """
     datastore = Datastore(rule.owner)
+    datastore.revealed.extend(string_leaves(list(payload_secrets)))
     context = {"trigger": payload, "st2kv": datastore}
     result = evaluate(rule.criteria, payload, lambda pattern: render_value(pattern, context))
     # A criteria pattern may have decrypted a secret: the enforcement record shows it masked.

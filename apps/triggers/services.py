@@ -16,6 +16,7 @@ from apps.triggers.builtins import BUILTIN_TRIGGER_TYPES
 from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
 from apps.triggers.events import announce_instance
 from apps.triggers.models import TriggerInstance, TriggerType, trigger_key
+from apps.triggers.secrets import secret_paths
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class LoadedTriggerType:
     id: int
     ref: str
     validator: jsonschema.Draft7Validator | None
+    secret_paths: list  # payload fields marked `secret: true` (apps/triggers/secrets.py)
 
 
 _trigger_types = ContentCache()
@@ -43,7 +45,13 @@ def load_trigger_type(ref: str) -> LoadedTriggerType | None:
         return None
     schema = trigger_type.payload_schema
     validator = jsonschema.Draft7Validator(schema) if schema else None
-    return LoadedTriggerType(trigger_type.pk, trigger_type.ref, validator)
+    return LoadedTriggerType(trigger_type.pk, trigger_type.ref, validator, secret_paths(schema))
+
+
+def trigger_type_secret_paths(ref: str) -> list:
+    """The secret payload fields of trigger type `ref` (none if it is gone)."""
+    loaded = _trigger_types.get(ref, load_trigger_type)
+    return loaded.secret_paths if loaded is not None else []
 
 
 def cached_trigger_type(ref: str) -> LoadedTriggerType:

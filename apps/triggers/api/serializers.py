@@ -1,6 +1,13 @@
 from rest_framework import serializers
 
 from apps.triggers.models import TriggerInstance, TriggerType
+from apps.triggers.secrets import masked_payload
+
+
+def payload_secret_paths(instance: TriggerInstance) -> list:
+    from apps.triggers.services import trigger_type_secret_paths  # services import this module
+
+    return trigger_type_secret_paths(instance.trigger_ref)
 
 
 class TriggerTypeSerializer(serializers.ModelSerializer):
@@ -20,6 +27,15 @@ class TriggerTypeSerializer(serializers.ModelSerializer):
 
 
 class TriggerInstanceSerializer(serializers.ModelSerializer):
+    """A trigger instance; payload fields its trigger type marks `secret` are masked unless
+    the context says `show_secrets` (an admin asked)."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("show_secrets"):
+            data["payload"] = masked_payload(data["payload"], payload_secret_paths(instance))
+        return data
+
     class Meta:
         model = TriggerInstance
         fields = [

@@ -4,6 +4,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.api.pagination import NewestFirstCursorPagination
+from apps.core.exceptions import PermissionDenied
+from apps.rbac.authorization import is_admin
 from apps.rbac.drf import ScopedViewMixin
 from apps.triggers import services
 from apps.triggers.api.filters import TriggerInstanceFilter
@@ -36,6 +38,13 @@ class TriggerInstanceViewSet(
     serializer_class = TriggerInstanceSerializer
     filterset_class = TriggerInstanceFilter
     pagination_class = NewestFirstCursorPagination
+
+    def get_serializer_context(self):
+        """`?show_secrets=true` reveals secret payload fields, to admins only."""
+        asked = self.request.query_params.get("show_secrets", "").lower() in ("1", "true", "yes")
+        if asked and not is_admin(self.request.user):
+            raise PermissionDenied("only admins may see secret payload fields")
+        return {**super().get_serializer_context(), "show_secrets": asked}
 
     @extend_schema(request=None, responses={202: TriggerInstanceSerializer})
     @action(detail=True, methods=["post"])
