@@ -144,6 +144,11 @@ def measure_attune_fanout(env, token: str, timeout: float) -> dict:
     figures["join_dispatch_ms"] = ms(
         (join_child.started_at - join_child.requested_at).total_seconds()
     )
+    origin = min(c.requested_at for c in branches)
+    figures["branch_timeline_ms"] = [
+        [ms((c.requested_at - origin).total_seconds()), ms((c.started_at - origin).total_seconds())]
+        for c in sorted(branches, key=lambda c: c.started_at)
+    ]
     figures["request_spread_ms"] = ms(
         (
             max(c.requested_at for c in branches) - min(c.requested_at for c in branches)

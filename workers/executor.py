@@ -7,11 +7,12 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import connection
 
 from apps.actions.runner_types import RUNNER_TYPES
-from apps.core.services import enqueue_on_commit
+from apps.core.services import enqueue_on_commit, send_task
 from apps.datastore.revealed import take_revealed
 from apps.datastore.tokens import execution_token
 from apps.executions.masking import mask_secret_values
@@ -21,6 +22,8 @@ from apps.executions.sealing import open_secrets
 from apps.executions.services import (
     ADVANCE_WORKFLOW_TASK,
     PARENT_NOTIFIED_BY_WORKER,
+    RUN_HERE,
+    RUN_TASK,
     claim_execution,
     finish_execution,
     record_heartbeat,
@@ -61,12 +64,31 @@ class ExecutionControl:
 
 
 def run_execution(execution_id: int) -> None:
-    """Run the execution if it is still waiting; a no-op when another worker claimed it."""
+    """Run the execution if it is still waiting, then any workflow step handed back to this
+    thread by the pass its finish triggered (see RUN_HERE)."""
+    next_id = run_one(execution_id)
+    while next_id is not None:
+        if worker_stopping():  # a warm shutdown waits for this thread: leave the rest queued
+            send_task(RUN_TASK, (next_id,), {})
+            return
+        next_id = run_one(next_id)
+
+
+def worker_stopping() -> bool:
+    """Whether a warm or cold shutdown of this worker has begun (Celery's own test: the flags
+    hold an exit code, 0 included)."""
+    flags = (worker_state.should_stop, worker_state.should_terminate)
+    return any(flag is not None and flag is not False for flag in flags)
+
+
+def run_one(execution_id: int) -> int | None:
+    """Run one execution; a no-op when another worker claimed it. Returns the next workflow
+    step to run here, if its finish handed one back."""
     with watch_for_cancel(execution_id) as cancel_fd:
         execution = claim_execution(execution_id, worker_name())
         if execution is None:
             logger.info("execution_id=%s not claimable, skipped", execution_id)
-            return
+            return None
         recorder = OutputRecorder(
             execution, secret_values(execution), settings.ATTUNE_OUTPUT_MAX_BYTES
         )
@@ -83,26 +105,34 @@ def run_execution(execution_id: int) -> None:
             result = RunResult.failure(f"runner error: {type(exc).__name__}: {exc}")
         finished = record_result(execution, result)
     if finished and execution.parent_id is not None:
-        advance_parent(execution)
+        return advance_parent(execution)
+    return None
 
 
-def advance_parent(execution: Execution) -> None:
-    """Hand the finished child's event to its workflow from here (the finish sent none).
+def advance_parent(execution: Execution) -> int | None:
+    """Hand the finished child's event to its workflow from here (the finish sent none), and
+    return the next step the pass handed back to this thread, if any.
 
-    When the workflow waits on this child alone, advance it in this process: under load every
-    hand-off between processes waits for a CPU, and the hop to the events worker sat between
-    each workflow step and the next. Otherwise (branches of a fan-out) or when another pass holds
-    the workflow, queue the event: the events worker handles those in batches, where ten workers
-    would each run a pass in line on the row lock.
+    When no other child of the workflow is still active, advance it in this process: under
+    load every hand-off between processes waits for a CPU, and the hop to the events worker sat
+    between each workflow step (or a join's last branch) and the next task. A fan-out branch
+    whose finish starts nothing yet (it only reaches a join others have not) leaves the pass to
+    the last branch. Otherwise queue the event: the events worker handles those in batches,
+    where ten workers would each run a pass in line on the row lock.
     """
     event = {"type": "child", "execution_id": execution.pk}
+    run_here: list[int] = []
+    handing_back = RUN_HERE.set(None if worker_stopping() else run_here)
     try:
-        handled = advance_workflow(execution.parent_id, event, wait_for_lock=False)
+        handled = advance_workflow(execution.parent_id, event, only_if_last=True)
     except Exception:  # noqa: BLE001 - the events worker tries again
         logger.exception("execution_id=%s could not advance its workflow", execution.pk)
         handled = False
+    finally:
+        RUN_HERE.reset(handing_back)
     if not handled:
         enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
+    return run_here[0] if run_here else None
 
 
 def build_request(execution: Execution, control: ExecutionControl) -> RunRequest:

@@ -46,10 +46,14 @@ PROCESSES: dict[str, tuple[str, ...]] = {
         # Compressing every event once per connection would cost more CPU than the fan-out.
         "--ws-per-message-deflate", "false",
     ),
+    # Threads, not prefork: an action's work happens in its own subprocess (or over HTTP), so a
+    # slot only waits on it. One process hands messages to threads without a pipe and a process
+    # wake-up each: a fan-out of 10 started within 43 ms instead of 125 ms (2 cores).
     "worker": (
         "celery", "-A", "attune", "worker",
         "-Q", "{queues}",
         "-n", "{worker_name}",
+        "--pool", "threads",
         "--concurrency", "{concurrency}",
         "--loglevel", "INFO",
     ),

@@ -101,6 +101,23 @@ def notify_parent_workflow(execution: Execution) -> None:
         enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution.parent_id, event)
 
 
+# Set by an actions worker while it advances the workflow of a child it just finished: the
+# first child the pass requests for an actions worker is handed back to run in that worker's
+# thread once the pass commits, instead of a message and another worker's pick-up between one
+# step and the next. A worker dying before it claims the child is a lost message: the
+# re-dispatch sweep sends it again.
+RUN_HERE: ContextVar[list | None] = ContextVar("run_here", default=None)
+
+
+def dispatch_on_commit(execution: Execution, snapshot: dict) -> None:
+    """Queue the execution's start on commit, or hand it to the worker asking for one."""
+    task, run_here = start_task(snapshot), RUN_HERE.get()
+    if task == RUN_TASK and run_here is not None and not run_here:
+        run_here.append(execution.pk)
+    else:
+        enqueue_on_commit(task, execution.pk)
+
+
 def start_task(snapshot: dict) -> str:
     """The Celery task that starts an execution of this action."""
     return ENGINE_TASKS.get(snapshot.get("runner_type"), RUN_TASK)
@@ -162,7 +179,7 @@ def request_execution(
         )
         announce(execution, "execution.created")  # before the worker can announce `running`
         if policy_enforcement.admit(execution):
-            enqueue_on_commit(start_task(action.snapshot), execution.pk)
+            dispatch_on_commit(execution, action.snapshot)
     logger.info("execution_id=%s requested action=%s", execution.pk, action.ref)
     return execution
 

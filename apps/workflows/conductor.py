@@ -564,3 +564,31 @@ def waiting_on(state: dict) -> dict[int, tuple[int, int]]:
         for index, item in enumerate(task.get("items_state") or [])
         if item["status"] in (ITEM_RUNNING, ITEM_PAUSED)
     }
+
+
+def arrival_can_wait(spec: dict, state: dict, execution_id: int, status: str, active: set) -> bool:
+    """Whether handling child `execution_id` (finished with `status`) can wait for a later pass
+    because it would start nothing now: a succeeded plain task whose every transition leads to
+    a `join: all` barrier that another still `active` child's task has yet to reach.
+
+    Used for a fan-out's branches: only the last one to finish needs an engine pass, and that
+    pass reports every child that has finished. A failure, a retry, with-items (the next item
+    may start) and any other target are handled at once.
+    """
+    task_id, _ = waiting_on(state)[execution_id]
+    name = state["tasks"][str(task_id)]["name"]
+    task_spec = spec["tasks"][name]
+    if status != SUCCEEDED or task_spec["with"] or task_spec["retry"] or not task_spec["next"]:
+        return False
+    waiting = waiting_on(state)
+    active_tasks = {state["tasks"][str(waiting[child][0])]["name"] for child in active}
+    inbound = inbound_transitions(spec)
+    for transition in task_spec["next"]:
+        for target in transition["do"] or ["continue"]:
+            if target in ("continue", "noop"):
+                continue
+            if spec["tasks"].get(target, {}).get("join") != "all":
+                return False
+            if not any(other in active_tasks for other in inbound[target] if other != name):
+                return False  # this arrival may complete the barrier
+    return True

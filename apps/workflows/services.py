@@ -29,7 +29,7 @@ from apps.executions.services import (
 )
 from apps.packs.archive import ArchiveInvalid, read_archive_file
 from apps.packs.models import PackContent
-from apps.workflows.conductor import Conductor, LaunchError, waiting_on
+from apps.workflows.conductor import Conductor, LaunchError, arrival_can_wait, waiting_on
 from apps.workflows.models import TaskExecution, WorkflowExecution
 from apps.workflows.spec import WorkflowInvalid, parse_workflow
 
@@ -147,43 +147,45 @@ def definition_for(execution: Execution) -> tuple[dict, list | None]:
     return load_definition(snapshot["content_sha256"], snapshot["entry_point"]), None
 
 
-def advance_workflow(execution_id: int, event: dict, *, wait_for_lock: bool = True) -> bool:
+def advance_workflow(execution_id: int, event: dict, *, only_if_last: bool = False) -> bool:
     """Hand one event to the workflow's conductor; an engine error fails the workflow rather
     than leaving it waiting forever.
 
-    With `wait_for_lock=False` (an actions worker advancing the workflow of the child it just
-    finished) nothing is done and False is returned when the workflow also waits on other
-    children or another pass holds it: the caller then queues the event, and the events worker
-    handles such events in batches instead of one pass per child waiting in line on the lock.
+    With `only_if_last` (an actions worker advancing the workflow of the child it just
+    finished) nothing is done and False is returned while other children the workflow waits on
+    are still active: the caller then queues the event, and the events worker handles such
+    events in batches instead of one pass per branch waiting in line on the row lock. The last
+    branch to finish advances the workflow itself: queueing would only add a hop before a join.
     """
     try:
-        return apply_event(execution_id, event, wait_for_lock)
+        return apply_event(execution_id, event, only_if_last)
     except Exception as exc:  # noqa: BLE001 - an engine bug must not strand the workflow
         logger.exception("execution_id=%s workflow engine error on %s", execution_id, event)
         abort_workflow(execution_id, f"workflow engine error: {type(exc).__name__}: {exc}")
         return True
 
 
-def apply_event(execution_id: int, event: dict, wait_for_lock: bool = True) -> bool:
+def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> bool:
     """Hand one event to the workflow's conductor under a row lock and act on the outcome;
-    False, without doing anything, when not `wait_for_lock` and the workflow waits on other
-    children too or its row is locked."""
+    False, without doing anything, when `only_if_last` and other children are still active."""
     if event["type"] == "child":
-        waiting = committed_waiting_on(execution_id)
-        if event["execution_id"] not in waiting:
+        state = committed_state(execution_id)
+        child_id = event["execution_id"]
+        if child_id not in waiting_on(state):
             return True
-        if not wait_for_lock and len(waiting) > 1:
-            return False
+        if only_if_last:
+            statuses = children_statuses(waiting_on(state))
+            active = {pk for pk, status in statuses.items() if status not in TERMINAL}
+            if active - {child_id}:
+                return defer_arrival(execution_id, state, child_id, statuses[child_id], active)
     with transaction.atomic():
         workflow = (
-            WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=not wait_for_lock)
+            WorkflowExecution.objects.select_for_update(of=("self",))
             .select_related("execution__created_by")
             .filter(pk=execution_id)
             .first()
         )
-        if workflow is None:
-            return wait_for_lock  # gone; or, not waiting, locked by another pass
-        if workflow.status in TERMINAL:
+        if workflow is None or workflow.status in TERMINAL:
             return True
         conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
         handle_event(conductor, event)
@@ -192,18 +194,29 @@ def apply_event(execution_id: int, event: dict, wait_for_lock: bool = True) -> b
     return True
 
 
-def committed_waiting_on(execution_id: int) -> dict:
-    """The children the workflow's committed state waits on, read without the lock (none when
-    it is gone or finished).
+def committed_state(execution_id: int) -> dict:
+    """The workflow's committed engine state, read without the lock (empty when it is gone or
+    finished).
 
-    A child, once handled, never waits again, so a child missing here is final: the later
-    events of children that an earlier pass handled together cost one read and never queue on
-    the row lock.
+    A child, once handled, never waits again, so a child not waited on here is final: the
+    later events of children that an earlier pass handled together cost one read and never
+    queue on the row lock.
     """
     row = WorkflowExecution.objects.filter(pk=execution_id).values_list("status", "state").first()
     if row is None or row[0] in TERMINAL:
-        return {}
-    return waiting_on(row[1])
+        return {"tasks": {}}
+    return row[1]
+
+
+def children_statuses(children) -> dict[int, str]:
+    return dict(Execution.objects.filter(pk__in=list(children)).values_list("pk", "status"))
+
+
+def defer_arrival(execution_id: int, state: dict, child_id: int, status: str, active) -> bool:
+    """True (handled) when the child's arrival can wait for the pass of a sibling still
+    running; False when it needs a pass now, which the caller queues."""
+    spec = WorkflowExecution.objects.filter(pk=execution_id).values_list("spec", flat=True)
+    return arrival_can_wait(spec.get(), state, child_id, status, active - {child_id})
 
 
 def abort_workflow(execution_id: int, error: str) -> None:
@@ -265,10 +278,13 @@ def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
         mirror_status(workflow, conductor)
 
 
+TASK_RECORD_FIELDS = ["status", "executions", "published", "items", "result", "attempt"]
+
+
 def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
-    """Write the task records the event changed: one INSERT for all new ones, an UPDATE each
-    for the others."""
-    created = []
+    """Write the task records the event changed: one INSERT for all new ones, one UPDATE for
+    the others (a join's pass changes every branch)."""
+    created, updated = [], {}
     for task_id in sorted(conductor.changed):
         task = conductor.state["tasks"][str(task_id)]
         spec = workflow.spec["tasks"][task["name"]]
@@ -293,9 +309,24 @@ def save_tasks(workflow: WorkflowExecution, conductor: Conductor) -> None:
                 )
             )
         else:
-            tasks = TaskExecution.objects.filter(workflow=workflow, task_id=task_id)
-            tasks.update(updated_at=timezone.now(), **fields)
+            updated[task_id] = fields
     TaskExecution.objects.bulk_create(created)
+    update_task_records(workflow, updated)
+
+
+def update_task_records(workflow: WorkflowExecution, updated: dict[int, dict]) -> None:
+    if len(updated) == 1:
+        ((task_id, fields),) = updated.items()
+        tasks = TaskExecution.objects.filter(workflow=workflow, task_id=task_id)
+        tasks.update(updated_at=timezone.now(), **fields)
+    elif updated:
+        keys = TaskExecution.objects.filter(workflow=workflow, task_id__in=list(updated))
+        now = timezone.now()
+        records = [
+            TaskExecution(pk=pk, updated_at=now, **updated[task_id])
+            for task_id, pk in keys.values_list("task_id", "pk")
+        ]
+        TaskExecution.objects.bulk_update(records, [*TASK_RECORD_FIELDS, "updated_at"])
 
 
 def mirror_status(workflow: WorkflowExecution, conductor: Conductor) -> None:

@@ -1,17 +1,35 @@
-"""The actions worker that finishes a workflow's child advances the workflow itself."""
+"""The actions worker that finishes a workflow's child advances the workflow itself, and runs
+the next step in the same thread."""
+
+import pytest
+from celery.worker import state as worker_state
 
 from apps.executions.services import cancel_execution, request_execution
 from apps.workflows import services
 from workers import executor
 
+RUN = "attune.run_execution"
+ADVANCE = "attune.advance_workflow"
 
-def advance_messages(callbacks) -> list[tuple]:
-    """(args, options) of the advance_workflow messages the captured commits would send."""
-    sends = [c.args for c in callbacks if c.args and c.args[0] == "attune.advance_workflow"]
+
+def messages(callbacks, task_name: str) -> list[tuple]:
+    """(args, options) of the `task_name` messages the captured commits would send."""
+    sends = [c.args for c in callbacks if c.args and c.args[0] == task_name]
     return [(args, options) for _, args, options in sends]
 
 
-def test_finishing_worker_requests_the_next_step(
+def child(workflow, task: str):
+    return workflow.children.get(context__workflow__task=task)
+
+
+@pytest.fixture
+def fan_in(workflow_packs):
+    execution = request_execution("workflows.fan_in", {})
+    services.start_workflow(execution.pk)
+    return execution
+
+
+def test_finishing_worker_runs_the_next_steps_itself(
     sequence_workflow, django_capture_on_commit_callbacks
 ):
     (first,) = sequence_workflow.children.all()
@@ -19,11 +37,28 @@ def test_finishing_worker_requests_the_next_step(
     with django_capture_on_commit_callbacks() as callbacks:
         executor.run_execution(first.pk)
 
-    first.refresh_from_db()
-    assert (first.status, first.result["stdout"]) == ("succeeded", "A:ada\n")
+    sequence_workflow.refresh_from_db()
+    assert sequence_workflow.status == "succeeded"
+    assert sequence_workflow.result["output"] == {"a": "A:ada", "b": "B:A:ada", "c": "C:B:A:ada"}
+    steps = list(sequence_workflow.children.order_by("pk"))
+    assert [s.status for s in steps] == ["succeeded"] * 3
+    assert len({s.worker for s in steps}) == 1  # all in this thread
+    assert messages(callbacks, RUN) == []  # no message and no other worker between steps
+    assert messages(callbacks, ADVANCE) == []  # no hop through the control queue
+
+
+def test_a_stopping_worker_leaves_the_next_step_queued(
+    sequence_workflow, django_capture_on_commit_callbacks, monkeypatch
+):
+    (first,) = sequence_workflow.children.all()
+    monkeypatch.setattr(worker_state, "should_stop", 0)  # a warm shutdown (EX_OK) has begun
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        executor.run_execution(first.pk)
+
     second = sequence_workflow.children.exclude(pk=first.pk).get()
-    assert second.parameters["cmd"] == "echo B:A:ada"
-    assert advance_messages(callbacks) == []  # no hop through the control queue
+    assert (second.status, second.parameters["message"]) == ("requested", "B:A:ada")
+    assert messages(callbacks, RUN) == [((second.pk,), {})]
 
 
 def test_children_finished_elsewhere_wake_the_workflow_at_once(
@@ -35,23 +70,46 @@ def test_children_finished_elsewhere_wake_the_workflow_at_once(
         cancel_execution(first.pk)  # a requested child is canceled at once, by no worker
 
     event = {"type": "child", "execution_id": first.pk}
-    assert advance_messages(callbacks) == [((sequence_workflow.pk, event), {})]
+    assert messages(callbacks, ADVANCE) == [((sequence_workflow.pk, event), {})]
 
 
-def test_fan_out_children_are_left_to_the_events_worker(
+def test_branches_reaching_a_join_leave_the_pass_to_the_last_one(
+    fan_in, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        executor.run_execution(child(fan_in, "a").pk)
+        executor.run_execution(child(fan_in, "b").pk)
+
+    # Their finishes start nothing yet (c has not reached the barrier): no engine pass at all.
+    assert messages(callbacks, ADVANCE) == []
+    records = {t.name: t.status for t in fan_in.workflow.tasks.all()}
+    assert records["a"] == records["b"] == "running"
+
+    executor.run_execution(child(fan_in, "c").pk)
+
+    # The last branch's pass took all three, and its thread ran the barrier task.
+    records = {t.name: t.status for t in fan_in.workflow.tasks.all()}
+    assert records["a"] == records["b"] == records["c"] == records["barrier"] == "succeeded"
+    assert child(fan_in, "barrier").worker == child(fan_in, "c").worker
+    fan_in.refresh_from_db()
+    assert (fan_in.status, fan_in.result["output"]) == ("succeeded", {"joined": ["a", "b", "c"]})
+
+
+def test_a_branch_starting_a_step_of_its_own_is_advanced_at_once(
     workflow_packs, django_capture_on_commit_callbacks
 ):
-    execution = request_execution("workflows.parallel_join", {})
+    execution = request_execution("workflows.two_lines", {})
     services.start_workflow(execution.pk)
-    quick = execution.children.get(action_ref="core.echo", parameters__cmd="echo quick")
+    first = child(execution, "first")
 
     with django_capture_on_commit_callbacks() as callbacks:
-        executor.run_execution(quick.pk)
+        executor.run_execution(first.pk)
 
-    # The workflow waits on its other branches too: rather than one pass per finishing branch
-    # in line on the row lock, the event goes to the control queue at once (batched there).
-    event = {"type": "child", "execution_id": quick.pk}
-    assert advance_messages(callbacks) == [((execution.pk, event), {})]
-    assert execution.workflow.tasks.get(name="quick").status == "running"  # not advanced here
+    # The other line is still running: the event goes to the control queue (batched there)
+    # rather than a pass per finishing branch in line on the row lock.
+    event = {"type": "child", "execution_id": first.pk}
+    assert messages(callbacks, ADVANCE) == [((execution.pk, event), {})]
+    assert execution.workflow.tasks.get(name="first").status == "running"
     services.advance_workflow(execution.pk, event)
-    assert execution.workflow.tasks.get(name="quick").status == "succeeded"
+    assert execution.workflow.tasks.get(name="first").status == "succeeded"
+    assert child(execution, "second").status == "requested"

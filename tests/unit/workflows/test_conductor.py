@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.workflows.conductor import Conductor, LaunchError
+from apps.workflows.conductor import Conductor, LaunchError, arrival_can_wait
 from apps.workflows.spec import parse_workflow
 
 
@@ -172,6 +172,32 @@ def test_without_join_each_inbound_transition_runs_the_task_again():
     for name in ("p1", "p2", "p3"):
         run.finish_task(name)
     assert run.launched_tasks().count("barrier") == 3
+
+
+def can_wait(run: Run, task: str, status: str = "succeeded") -> bool:
+    """Whether `task`'s child finishing with `status` can be left to a later pass, while every
+    other pending child is still running."""
+    (child,) = run.pending(task)
+    others = set(run.pending()) - {child}
+    return arrival_can_wait(run.conductor.spec, run.conductor.state, child, status, others)
+
+
+def test_an_arrival_at_a_join_others_have_not_reached_can_wait():
+    run = Run(PARALLEL.replace("JOIN", "all"))
+    assert can_wait(run, "p1")
+    assert not can_wait(run, "p1", status="failed")  # fail-fast cannot wait
+
+
+def test_the_last_arrival_at_a_join_cannot_wait():
+    run = Run(PARALLEL.replace("JOIN", "all"))
+    run.finish_task("p1")
+    run.finish_task("p2")
+    assert not can_wait(run, "p3")  # the only child left: its arrival fires the barrier
+
+
+def test_an_arrival_at_a_join_count_or_a_plain_task_cannot_wait():
+    assert not can_wait(Run(PARALLEL.replace("JOIN", "2")), "p1")
+    assert not can_wait(Run(PARALLEL.replace("    join: JOIN\n", "")), "p1")
 
 
 def test_join_all_never_satisfied_fails_the_workflow():
