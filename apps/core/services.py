@@ -25,6 +25,15 @@ def send_task(task_name: str, args: tuple, options: dict) -> None:
     app.send_task(task_name, args=args, **options)
 
 
+def send_tasks(messages: list[tuple[str, int]]) -> None:
+    """Send `task_name(argument)` for each pair, through one producer."""
+    from attune.celery import app
+
+    with app.producer_or_acquire() as producer:
+        for task_name, argument in messages:
+            app.send_task(task_name, args=(argument,), producer=producer)
+
+
 def redis_client() -> redis.Redis:
     """Return the process-wide Redis client (connection pooled)."""
     global _redis_client

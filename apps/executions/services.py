@@ -5,6 +5,7 @@ status allowed to reach the target; callers act only when it reports that they w
 """
 
 import logging
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,7 @@ from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
 from apps.core.cache import ContentCache
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
-from apps.core.services import enqueue_on_commit, publish_on_commit
+from apps.core.services import enqueue_on_commit, publish_on_commit, send_tasks
 from apps.datastore.templates import Datastore, parameters_holding_secrets
 from apps.executions.choices import (
     CANCELABLE,
@@ -107,15 +108,38 @@ def notify_parent_workflow(execution: Execution) -> None:
 # step and the next. A worker dying before it claims the child is a lost message: the
 # re-dispatch sweep sends it again.
 RUN_HERE: ContextVar[list | None] = ContextVar("run_here", default=None)
+# Set inside `dispatched_together`: (task, execution id) of the start messages to send at once.
+TOGETHER: ContextVar[list | None] = ContextVar("together", default=None)
 
 
 def dispatch_on_commit(execution: Execution, snapshot: dict) -> None:
     """Queue the execution's start on commit, or hand it to the worker asking for one."""
-    task, run_here = start_task(snapshot), RUN_HERE.get()
+    task, run_here, together = start_task(snapshot), RUN_HERE.get(), TOGETHER.get()
     if task == RUN_TASK and run_here is not None and not run_here:
         run_here.append(execution.pk)
+    elif together is not None:
+        together.append((task, execution.pk))
     else:
         enqueue_on_commit(task, execution.pk)
+
+
+@contextmanager
+def dispatched_together():
+    """Within a transaction: send the start messages of the executions requested in the block
+    one after the other once it commits, after its notifications.
+
+    A workflow's fan-out: sent one by one between the branches' notifications, the messages
+    left over tens of milliseconds once the first branches' processes competed for the CPU;
+    together, the branches become runnable at once.
+    """
+    together: list[tuple[str, int]] = []
+    token = TOGETHER.set(together)
+    try:
+        yield
+    finally:
+        TOGETHER.reset(token)
+    if together:
+        transaction.on_commit(partial(send_tasks, together))
 
 
 def start_task(snapshot: dict) -> str:

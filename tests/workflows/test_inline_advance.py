@@ -4,6 +4,7 @@ the next step in the same thread."""
 import pytest
 from celery.worker import state as worker_state
 
+from apps.core.services import send_task, send_tasks
 from apps.executions.services import cancel_execution, request_execution
 from apps.workflows import services
 from workers import executor
@@ -13,9 +14,15 @@ ADVANCE = "attune.advance_workflow"
 
 
 def messages(callbacks, task_name: str) -> list[tuple]:
-    """(args, options) of the `task_name` messages the captured commits would send."""
-    sends = [c.args for c in callbacks if c.args and c.args[0] == task_name]
-    return [(args, options) for _, args, options in sends]
+    """(args, options) of the `task_name` messages the captured commits would send, alone
+    (`send_task`) or together (`send_tasks`)."""
+    found = []
+    for callback in callbacks:
+        if callback.func is send_task and callback.args[0] == task_name:
+            found.append(callback.args[1:])
+        elif callback.func is send_tasks:
+            found += [((arg,), {}) for name, arg in callback.args[0] if name == task_name]
+    return found
 
 
 def child(workflow, task: str):
@@ -113,3 +120,17 @@ def test_a_branch_starting_a_step_of_its_own_is_advanced_at_once(
     services.advance_workflow(execution.pk, event)
     assert execution.workflow.tasks.get(name="first").status == "succeeded"
     assert child(execution, "second").status == "requested"
+
+
+def test_a_fan_out_sends_its_branches_together_after_their_notifications(
+    workflow_packs, django_capture_on_commit_callbacks
+):
+    execution = request_execution("workflows.fan_in", {})
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.start_workflow(execution.pk)
+
+    branches = [child(execution, task).pk for task in ("a", "b", "c")]
+    assert callbacks[-1].func is send_tasks  # the last thing the commit does
+    assert callbacks[-1].args[0] == [(RUN, pk) for pk in branches]
+    assert messages(callbacks, RUN) == [((pk,), {}) for pk in branches]
