@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.runtimes",
     "apps.workflows",
+    "apps.inquiries",
     "apps.rbac",
 ]
 
@@ -258,6 +259,8 @@ ATTUNE_KILL_GRACE_SECONDS = env_float("ATTUNE_KILL_GRACE_SECONDS", 5.0)
 ATTUNE_HEARTBEAT_SECONDS = env_float("ATTUNE_HEARTBEAT_SECONDS", 10.0)
 ATTUNE_ABANDON_AFTER_SECONDS = env_float("ATTUNE_ABANDON_AFTER_SECONDS", 40.0)
 ATTUNE_REAPER_INTERVAL_SECONDS = env_float("ATTUNE_REAPER_INTERVAL_SECONDS", 10.0)
+# How often pending inquiries past their TTL are timed out (so within this many seconds).
+ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS = env_float("ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS", 2.0)
 ATTUNE_REDISPATCH_AFTER_SECONDS = env_float("ATTUNE_REDISPATCH_AFTER_SECONDS", 60.0)
 ATTUNE_WEBHOOK_MAX_BYTES = env_int("ATTUNE_WEBHOOK_MAX_BYTES", 1024 * 1024)
 ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE", 12000)
@@ -300,6 +303,10 @@ CELERY_BEAT_SCHEDULE = {
     "attune.redispatch_requested": {
         "task": "attune.redispatch_requested",
         "schedule": ATTUNE_REAPER_INTERVAL_SECONDS,
+    },
+    "attune.expire_inquiries": {
+        "task": "attune.expire_inquiries",
+        "schedule": ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS,
     },
     "attune.purge_expired_keys": {
         "task": "attune.purge_expired_keys",

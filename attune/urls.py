@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("apps.datastore.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.workflows.api.urls")),
+    path("", include("apps.inquiries.api.urls")),
     path("", include("apps.rbac.api.urls")),
 ]
 

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from apps.datastore.services import purge_expired_keys
 from apps.executions import services
+from apps.inquiries import services as inquiries
 from apps.policies.enforcement import recover_policy_executions
 from apps.rules import engine, timers
 from apps.triggers.services import redispatch_pending_instances
@@ -66,3 +67,15 @@ def start_workflow(execution_id: int) -> None:
 def advance_workflow(execution_id: int, event: dict) -> None:
     """Hand one event (child finished or paused, delay elapsed, cancel) to a workflow."""
     workflows.advance_workflow(execution_id, event)
+
+
+@shared_task(name="attune.start_inquiry", acks_late=True)
+def start_inquiry(execution_id: int) -> None:
+    """Record the inquiry of a requested core.ask execution and leave it pending."""
+    inquiries.start_inquiry(execution_id)
+
+
+@shared_task(name="attune.expire_inquiries")
+def expire_inquiries() -> None:
+    """Time out the pending inquiries past their TTL."""
+    inquiries.expire_inquiries()

@@ -21,6 +21,38 @@ class RunnerType:
     parameters: dict = field(default_factory=dict)
 
 
+INQUIRER_PARAMETERS = {
+    "schema": {
+        "type": "object",
+        "description": "JSON schema of the answer (default: a boolean `continue`).",
+    },
+    "route": {
+        "type": "string",
+        "default": "",
+        "description": "Free text for rules on core.st2.generic.inquiry, to route the question.",
+    },
+    "users": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Usernames allowed to answer (with `roles`; both empty: anyone who can "
+        "see the execution).",
+    },
+    "roles": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "RBAC roles whose holders may answer.",
+    },
+    "ttl": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 1440,
+        "description": "Minutes before the inquiry times out; 0 never.",
+    },
+}
+
+
 def timeout_parameter(default: int) -> dict:
     return {
         "type": "integer",
@@ -151,6 +183,13 @@ RUNNER_TYPES = {
             parameters=CONTAINER_PARAMETERS,
         ),
         RunnerType(name="noop", description="Do nothing and succeed.", needs_entry_point=False),
+        RunnerType(
+            name="inquirer",
+            description="Ask people a question (an inquiry) and wait for the answer; a workflow "
+            "pauses meanwhile.",
+            needs_entry_point=False,
+            parameters=INQUIRER_PARAMETERS,
+        ),
         RunnerType(
             name="orquesta",
             description="Run the Orquesta workflow in the entry point; its tasks are child "

@@ -39,6 +39,8 @@ from apps.executions.events import announce
 from apps.executions.models import Execution
 from apps.executions.output import end_output
 from apps.executions.sealing import open_secrets, seal_secrets
+from apps.inquiries.choices import InquiryStatus
+from apps.inquiries.models import Inquiry
 from apps.policies import enforcement as policy_enforcement
 from apps.triggers.choices import TriggerSource
 from apps.triggers.services import dispatch_trigger, has_listeners
@@ -48,7 +50,8 @@ logger = logging.getLogger(__name__)
 RUN_TASK = "attune.run_execution"
 # Executions of these runner types are driven by an engine on the control queue instead of
 # being run by an actions worker (a workflow must not hold a worker slot while it waits).
-ENGINE_TASKS = {"orquesta": "attune.start_workflow"}
+ENGINE_TASKS = {"orquesta": "attune.start_workflow", "inquirer": "attune.start_inquiry"}
+WORKFLOW_RUNNER, INQUIRER_RUNNER = "orquesta", "inquirer"
 ADVANCE_WORKFLOW_TASK = "attune.advance_workflow"
 ACTION_TRIGGER = "core.st2.generic.actiontrigger"
 S = ExecutionStatus
@@ -341,6 +344,7 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
     if execution.is_terminal:
         raise Conflict(f"execution {execution_id} already finished ({execution.status})")
     with transaction.atomic():
+        runner_type = execution.action_snapshot.get("runner_type")
         if transition(execution_id, S.CANCELED, only_from=WAITING_TO_RUN, error="canceled"):
             record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
             logger.info(
@@ -348,10 +352,18 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
                 execution_id,
                 getattr(user, "pk", None),
             )
+        elif runner_type == INQUIRER_RUNNER and transition(
+            execution_id, S.CANCELED, only_from=[S.PENDING], error="canceled"
+        ):
+            # Nobody runs a waiting question: it is withdrawn at once.
+            record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
+            Inquiry.objects.filter(pk=execution_id, status=InquiryStatus.PENDING).update(
+                status=InquiryStatus.CANCELED
+            )
         elif transition(execution_id, S.CANCELING, only_from=CANCELABLE - WAITING_TO_RUN):
             record_event(AuditAction.CANCEL, "execution", execution_id, actor=user)
             publish_on_commit(cancel_channel(), str(execution_id))
-            if execution.action_snapshot.get("runner_type") in ENGINE_TASKS:
+            if runner_type == WORKFLOW_RUNNER:
                 enqueue_on_commit(ADVANCE_WORKFLOW_TASK, execution_id, {"type": "cancel"})
             logger.info(
                 "execution_id=%s canceling by user_id=%s", execution_id, getattr(user, "pk", None)

@@ -69,6 +69,16 @@ BUILTIN_TRIGGER_TYPES = [
         "payload_schema": TIMER_PAYLOAD,
     },
     {
+        "ref": "core.st2.generic.inquiry",
+        "description": "An inquiry (core.ask) is waiting for an answer.",
+        "parameters_schema": {},
+        "payload_schema": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "route": {"type": "string"}},
+            "required": ["id", "route"],
+        },
+    },
+    {
         "ref": "core.st2.generic.actiontrigger",
         "description": "An execution finished.",
         "parameters_schema": {},

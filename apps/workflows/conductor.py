@@ -25,7 +25,7 @@ from apps.workflows.expressions import (
 )
 from apps.workflows.spec import inbound_transitions, start_tasks
 
-RUNNING, PAUSING, PAUSED = "running", "pausing", "paused"
+RUNNING, PAUSING, PAUSED, PENDING = "running", "pausing", "paused", "pending"
 CANCELING, CANCELED = "canceling", "canceled"
 SUCCEEDED, FAILED = "succeeded", "failed"
 WORKFLOW_TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELED})
@@ -33,6 +33,9 @@ WORKFLOW_TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELED})
 DELAYED, HELD = "delayed", "pending"
 # Item statuses besides the completed ones.
 WAITING, ITEM_RUNNING, ITEM_PAUSED = "waiting", "running", "paused"
+ITEM_PENDING = "pending"  # its child waits for an answer (an inquiry)
+# Items whose child is still active: the workflow waits on them.
+ACTIVE_ITEMS = (ITEM_RUNNING, ITEM_PAUSED, ITEM_PENDING)
 ENGINE_RETRY_COUNT = 3
 
 
@@ -72,6 +75,22 @@ class Conductor:
     def status(self) -> str:
         return self.state["status"]
 
+    @property
+    def reported_status(self) -> str:
+        """The status the workflow shows: while running, one waiting for an answer (an inquiry
+        of its own, or a child workflow paused on one) is `pausing` as long as other branches
+        are busy, then `paused`. Unlike a pause, its other branches keep running."""
+        if self.status != RUNNING:
+            return self.status
+        tasks = self.active_tasks()
+        items = [item for task in tasks for item in task.get("items_state") or []]
+        if not any(item["status"] in (ITEM_PENDING, ITEM_PAUSED) for item in items):
+            return RUNNING
+        busy = any(item["status"] == ITEM_RUNNING for item in items) or any(
+            task["status"] in (DELAYED, HELD) for task in tasks
+        )
+        return PAUSING if busy else PAUSED
+
     def start(self, inputs: dict) -> None:
         """Build the initial context from `input` and `vars`, then run the start tasks."""
         try:
@@ -110,6 +129,9 @@ class Conductor:
         if status == PAUSED and item["status"] != ITEM_PAUSED:
             self.touch(task)
             item["status"] = ITEM_PAUSED
+        elif status == PENDING and item["status"] != ITEM_PENDING:
+            self.touch(task)
+            item["status"] = ITEM_PENDING
         elif status == RUNNING and item["status"] != ITEM_RUNNING:
             self.touch(task)
             item["status"] = ITEM_RUNNING
@@ -171,7 +193,7 @@ class Conductor:
             for item in task.get("items_state") or []:
                 if item["status"] == WAITING:
                     item["status"] = CANCELED
-                elif item["status"] in (ITEM_RUNNING, ITEM_PAUSED):
+                elif item["status"] in ACTIVE_ITEMS:
                     self.effects.cancel_child(item["execution_id"])
             self.maybe_finish_task(task)
         self.finish_if_done()
@@ -292,7 +314,7 @@ class Conductor:
         if any(s["status"] in FAILED_STATUSES for s in states):
             return  # a failed item fails the task: start no more of its items
         limit = task.get("concurrency") or len(states)
-        active = sum(1 for s in states if s["status"] in (ITEM_RUNNING, ITEM_PAUSED))
+        active = sum(1 for s in states if s["status"] in ACTIVE_ITEMS)
         spec = self.spec["tasks"][task["name"]]
         for index, state in enumerate(states):
             if active >= limit:
@@ -314,7 +336,7 @@ class Conductor:
         if task["status"] != RUNNING:
             return
         states = task["items_state"]
-        if any(s["status"] in (ITEM_RUNNING, ITEM_PAUSED) for s in states):
+        if any(s["status"] in ACTIVE_ITEMS for s in states):
             return
         failed = any(s["status"] in FAILED_STATUSES for s in states)
         canceled = any(s["status"] == CANCELED for s in states)
@@ -562,7 +584,7 @@ def waiting_on(state: dict) -> dict[int, tuple[int, int]]:
         for task in state["tasks"].values()
         if task["status"] in (RUNNING, DELAYED, HELD)
         for index, item in enumerate(task.get("items_state") or [])
-        if item["status"] in (ITEM_RUNNING, ITEM_PAUSED)
+        if item["status"] in ACTIVE_ITEMS
     }
 
 

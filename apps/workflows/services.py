@@ -36,7 +36,6 @@ from apps.workflows.spec import WorkflowInvalid, parse_workflow
 
 logger = logging.getLogger(__name__)
 S = ExecutionStatus
-WORKFLOW_RUNNER = "orquesta"
 
 
 class DefinitionError(Exception):
@@ -192,7 +191,7 @@ def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> b
         conductor = Conductor(workflow.spec, workflow.state, DatabaseEffects(workflow.execution))
         with dispatched_together():
             handle_event(conductor, event)
-            if conductor.changed or conductor.status != workflow.status:
+            if conductor.changed or conductor.reported_status != workflow.status:
                 save(workflow, conductor)
     return True
 
@@ -260,7 +259,7 @@ def report_children(conductor: Conductor, execution_id: int) -> None:
         return  # already handled
     moved = (
         Execution.objects.filter(pk__in=list(waiting))
-        .filter(status__in=[*TERMINAL, S.PAUSED, S.RUNNING])
+        .filter(status__in=[*TERMINAL, S.PAUSED, S.PENDING, S.RUNNING])
         .order_by("pk")
         .values_list("pk", "status", "result")
     )
@@ -271,13 +270,13 @@ def report_children(conductor: Conductor, execution_id: int) -> None:
 
 def save(workflow: WorkflowExecution, conductor: Conductor) -> None:
     """Store the conductor's state, the changed task records, and mirror the status."""
-    previous = workflow.status
+    previous, status = workflow.status, conductor.reported_status
     save_tasks(workflow, conductor)
     conductor.compact()
     workflow.state = conductor.state
-    workflow.status = conductor.status
+    workflow.status = status
     workflow.save(update_fields=["state", "status", "updated_at"])
-    if conductor.status != previous or conductor.status in TERMINAL:
+    if status != previous or status in TERMINAL:
         mirror_status(workflow, conductor)
 
 
@@ -345,8 +344,13 @@ def update_task_records(workflow: WorkflowExecution, updated: dict[int, dict]) -
 
 
 def mirror_status(workflow: WorkflowExecution, conductor: Conductor) -> None:
-    """Move the workflow's Execution to the conductor's status."""
-    execution, status = workflow.execution, conductor.status
+    """Move the workflow's Execution to the status the conductor reports (a workflow paused on
+    an inquiry resumes by itself once it is answered or times out)."""
+    execution, status = workflow.execution, conductor.reported_status
+    if status not in (S.PAUSING, S.PAUSED) and transition(
+        execution.pk, S.RESUMING, only_from=[S.PAUSED]
+    ):
+        notify_parent(execution)  # a parent waiting on this paused child sees it run again
     if status in TERMINAL:
         result = workflow.mask(conductor.result())
         error = "; ".join(e["message"] for e in result["errors"])
@@ -406,7 +410,7 @@ def resume_workflow(execution_id: int, *, user=None) -> WorkflowExecution:
         with dispatched_together():
             conductor.resume()
             save(workflow, conductor)
-        if workflow.execution.parent_id and conductor.status == S.RUNNING:
+        if workflow.execution.parent_id and conductor.reported_status == S.RUNNING:
             notify_parent(workflow.execution)
     logger.info("execution_id=%s resume by user_id=%s", execution_id, getattr(user, "pk", None))
     return workflow
