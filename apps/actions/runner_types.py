@@ -45,10 +45,10 @@ INQUIRER_PARAMETERS = {
         "description": "RBAC roles whose holders may answer.",
     },
     "ttl": {
-        "type": "integer",
+        "type": "number",
         "minimum": 0,
         "default": 1440,
-        "description": "Minutes before the inquiry times out; 0 never.",
+        "description": "Minutes before the inquiry times out (fractions allowed); 0 never.",
     },
 }
 

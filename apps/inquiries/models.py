@@ -27,7 +27,7 @@ class Inquiry(models.Model):
     route = models.CharField(max_length=200, blank=True)
     users = models.JSONField(default=list, blank=True)
     roles = models.JSONField(default=list, blank=True)
-    ttl = models.PositiveIntegerField(help_text="Minutes; 0 never expires.")
+    ttl = models.FloatField(help_text="Minutes (fractions allowed); 0 never expires.")
     status = models.CharField(
         max_length=20, choices=InquiryStatus.choices, default=InquiryStatus.PENDING
     )

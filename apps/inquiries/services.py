@@ -187,7 +187,7 @@ def expire_inquiry(inquiry_id: int) -> bool:
             return False
         inquiry.status = InquiryStatus.TIMEOUT
         inquiry.save(update_fields=["status"])
-        error = f"inquiry not answered within {inquiry.ttl} minute(s)"
+        error = f"inquiry not answered within {inquiry.ttl:g} minute(s)"
         finish_execution(inquiry.pk, S.TIMEOUT, result=inquiry.result(), error=error)
         announce_inquiry(inquiry, "inquiry.timeout")
     return True
