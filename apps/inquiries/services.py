@@ -102,10 +102,7 @@ def respond(inquiry_id: int, response, user) -> Inquiry:
         inquiry = Inquiry.objects.select_for_update().filter(pk=inquiry_id).first()
         if inquiry is None:
             raise NotFound(f"inquiry {inquiry_id} does not exist")
-        if not may_answer(user, inquiry, roles_of(user)):
-            raise PermissionDenied(f"you may not answer inquiry {inquiry_id}: {who_may(inquiry)}")
-        if inquiry.status != InquiryStatus.PENDING:
-            raise Conflict(f"inquiry {inquiry_id} {ENDED[inquiry.status]}")
+        check_answerable(inquiry, user)
         errors = answer_errors(inquiry.schema, response)
         if errors:
             detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -124,6 +121,14 @@ def respond(inquiry_id: int, response, user) -> Inquiry:
         announce_inquiry(inquiry, "inquiry.responded")
     logger.info("inquiry %s answered by user_id=%s", inquiry_id, user.pk)
     return inquiry
+
+
+def check_answerable(inquiry: Inquiry, user) -> None:
+    """Refuse unless `user` may answer `inquiry` and it is still pending."""
+    if not may_answer(user, inquiry, roles_of(user)):
+        raise PermissionDenied(f"you may not answer inquiry {inquiry.pk}: {who_may(inquiry)}")
+    if inquiry.status != InquiryStatus.PENDING:
+        raise Conflict(f"inquiry {inquiry.pk} {ENDED[inquiry.status]}")
 
 
 def answer_errors(schema: dict, response) -> list[dict]:

@@ -3,28 +3,11 @@
 import pytest
 
 from apps.core.exceptions import Conflict, InvalidInput, PermissionDenied
-from apps.executions.services import request_execution
 from apps.inquiries import services as inquiries
 from apps.inquiries.models import Inquiry
 from apps.triggers.models import TriggerInstance
 from apps.workflows import services as workflows
-
-
-def ask_of(workflow):
-    return workflow.children.get(action_ref="core.ask")
-
-
-def started(people, **parameters):
-    """An approval workflow whose ask task has created its inquiry and paused the workflow."""
-    workflow = request_execution(
-        "workflows.approval", {"approver": "bob", **parameters}, user=people["alice"]
-    )
-    workflows.start_workflow(workflow.pk)
-    ask = ask_of(workflow)
-    inquiries.start_inquiry(ask.pk)
-    workflows.advance_workflow(workflow.pk, {"type": "child", "execution_id": ask.pk})
-    workflow.refresh_from_db()
-    return workflow, Inquiry.objects.get(pk=ask.pk)
+from tests.inquiries.conftest import ask_of, started
 
 
 def finish_step(workflow, child_id):
