@@ -19,12 +19,28 @@ from django.conf import settings
 from apps.notifications.authentication import PROTOCOL, authenticate_scope
 from apps.notifications.filters import FilterError, parse_filter
 from apps.notifications.hub import hub
-from apps.rbac.authorization import can_see_event, grants_of
+from apps.rbac.authorization import Grants, can_see_event, grants_of
 
 logger = logging.getLogger(__name__)
 
 SLOW_CONSUMER_CLOSE_CODE = 4008
 HEARTBEAT_TEXT = json.dumps({"type": "heartbeat"})
+
+
+def interest_of(grants: Grants, filters: list) -> tuple:
+    """What decides which events a connection gets: its grants (by value) and subscriptions.
+    Connections with equal interests get the same events, so the hub checks once for all."""
+    return (
+        grants.user_id,
+        grants.is_admin,
+        frozen(grants.packs),
+        frozen(grants.refs),
+        tuple(filters),
+    )
+
+
+def frozen(scopes: dict) -> tuple:
+    return tuple(sorted((name, tuple(sorted(values))) for name, values in scopes.items()))
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -37,6 +53,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # Compiled once: each delivery is then checked without a query.
         self.grants = await database_sync_to_async(grants_of)(user)
         self.filters = []
+        self.interest = interest_of(self.grants, self.filters)
         self.queue = asyncio.Queue(maxsize=settings.ATTUNE_WS_QUEUE_SIZE)
         self.send_lock = asyncio.Lock()
         self.last_sent_id = 0
@@ -99,6 +116,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             raise FilterError("since must be an event id (an integer)")
         async with self.send_lock:  # events arriving meanwhile wait in the queue
             self.filters.append(subscription)
+            self.interest = interest_of(self.grants, self.filters)
             replayed = 0 if since is None else await self.replay(since)
             await self.send(text_data=json.dumps({"type": "subscribed", "replayed": replayed}))
 
@@ -106,6 +124,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         subscription = parse_filter(message.get("filter"))
         if subscription in self.filters:
             self.filters.remove(subscription)
+            self.interest = interest_of(self.grants, self.filters)
         await self.send_json({"type": "unsubscribed", "subscriptions": len(self.filters)})
 
     async def pong(self, message: dict):
@@ -135,14 +154,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- what the hub offers --------------------------------------------------------------
 
     def wants(self, event) -> bool:
-        return can_see_event(self.grants, event.meta) and any(
-            subscription.matches(event.meta) for subscription in self.filters
+        return bool(self.filters) and (
+            can_see_event(self.grants, event.meta)
+            and any(subscription.matches(event.meta) for subscription in self.filters)
         )
 
     def offer(self, event) -> None:
-        if self.closing or not self.filters or not self.wants(event):
-            return
-        self.enqueue((event.id, event.text))
+        """Queue an event the hub found this connection wants (see `interest`)."""
+        if not self.closing:
+            self.enqueue((event.id, event.text))
 
     def offer_heartbeat(self) -> None:
         if not self.closing:

@@ -63,8 +63,17 @@ class Hub:
                     self.dispatch(StreamEvent.from_entry(entry_id, fields))
 
     def dispatch(self, event: StreamEvent) -> None:
+        """Offer the event to every connection, deciding once per kind of interest: the
+        connections of one user with the same subscriptions (a dashboard open in many tabs,
+        a fleet of scripts) share one filter and permission check."""
+        decided: dict = {}
         for connection in list(self.connections):
-            connection.offer(event)
+            interest = connection.interest
+            wanted = decided.get(interest)
+            if wanted is None:
+                wanted = decided[interest] = connection.wants(event)
+            if wanted:
+                connection.offer(event)
 
     async def beat(self) -> None:
         """Send a heartbeat to connections that have been quiet, so proxies keep them open."""
