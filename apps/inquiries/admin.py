@@ -101,9 +101,10 @@ class InquiryAdmin(admin.ModelAdmin):
             raise PermissionDenied
         roles = services.roles_of(request.user)
         # Pending inquiries are a small working set (they expire), so filtering in Python is
-        # fine; who may answer lives in JSON lists. Staff see every execution, so an inquiry
-        # that lists nobody is theirs to answer too.
-        pending = Inquiry.objects.filter(status=InquiryStatus.PENDING).select_related("workflow")
+        # fine; who may answer lives in JSON lists.
+        pending = Inquiry.objects.filter(status=InquiryStatus.PENDING).select_related(
+            "workflow", "execution"
+        )
         waiting = [i for i in pending if services.may_answer(request.user, i, roles)]
         context = {
             **self.admin_site.each_context(request),

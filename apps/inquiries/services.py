@@ -30,6 +30,7 @@ from apps.executions.services import (
 from apps.inquiries.choices import DEFAULT_SCHEMA, InquiryStatus
 from apps.inquiries.events import announce_inquiry
 from apps.inquiries.models import Inquiry
+from apps.rbac.authorization import grants_of
 from apps.rbac.models import RoleAssignment
 from apps.triggers.choices import TriggerSource
 from apps.triggers.services import dispatch_trigger
@@ -156,14 +157,19 @@ def roles_of(user) -> set[str]:
 
 
 def may_answer(user, inquiry: Inquiry, roles: set[str]) -> bool:
-    """Listed users and holders of listed roles may answer; nobody listed: anyone who can see
-    the inquiry (the caller has checked that)."""
-    if not inquiry.users and not inquiry.roles:
-        return True
-    return user.get_username() in inquiry.users or bool(roles & set(inquiry.roles))
+    """Listed users and holders of listed roles may answer (as in StackStorm, whatever else
+    they may do). A question that lists nobody is for whoever started the asking execution (the
+    workflow's requester) and for holders of `inquiry_respond` (operators, admins)."""
+    if inquiry.users or inquiry.roles:
+        return user.get_username() in inquiry.users or bool(roles & set(inquiry.roles))
+    return inquiry.execution.created_by_id == user.pk or grants_of(user).is_global(
+        "inquiry_respond"
+    )
 
 
 def who_may(inquiry: Inquiry) -> str:
+    if not (inquiry.users or inquiry.roles):
+        return "only its requester and holders of inquiry_respond may"
     parts = []
     if inquiry.users:
         parts.append(f"users {', '.join(inquiry.users)}")

@@ -136,3 +136,32 @@ def test_filters_by_workflow_and_refuses_unknown_filters(clients, people, workfl
     assert [i["id"] for i in both] == [second, first]  # newest first
     assert clients["bob"].get("/api/v1/inquiries?status=asked").status_code == 400
     assert clients["bob"].get("/api/v1/inquiries?workflow=x").status_code == 400
+
+
+def hold(user, role_name: str) -> None:
+    RoleAssignment.objects.create(role=Role.objects.get(name=role_name), user=user)
+
+
+def test_a_question_for_nobody_in_particular(clients, people, workflow_packs):
+    """Listing nobody: the asker (who sees the execution) and holders of `inquiry_respond`
+    (operators) may answer; `inquiry_view` (viewers) only shows it."""
+    hold(people["bob"], "viewer")
+    hold(people["eve"], "operator")
+    first = request_execution("core.ask", {}, user=people["alice"])
+    second = request_execution("core.ask", {}, user=people["alice"])
+    for asking in (first, second):
+        inquiries.start_inquiry(asking.pk)
+    yes = {"response": {"continue": True}}
+
+    (seen,) = [i for i in clients["bob"].get("/api/v1/inquiries").json() if i["id"] == first.pk]
+    assert seen["can_answer"] is False
+    assert (
+        clients["bob"].put(f"/api/v1/inquiries/{first.pk}", yes, format="json").status_code == 403
+    )
+    assert (
+        clients["eve"].put(f"/api/v1/inquiries/{first.pk}", yes, format="json").status_code == 200
+    )
+    assert (
+        clients["alice"].put(f"/api/v1/inquiries/{second.pk}", yes, format="json").status_code
+        == 200
+    )

@@ -9,35 +9,40 @@ from apps.inquiries import services
 from apps.inquiries.api.serializers import InquiryResponseSerializer, InquirySerializer
 from apps.inquiries.choices import InquiryStatus
 from apps.inquiries.models import Inquiry
-from apps.rbac.authorization import visible_queryset
+from apps.rbac.authorization import grants_of, visible_queryset
 
 # Lists are filtered in Python (who may answer lives in JSON lists): the newest this many.
 LIST_LIMIT = 500
 
 
 class Visibility:
-    """Who sees an inquiry: whoever may see its execution, and the people it asks."""
+    """Who sees an inquiry: whoever may see its execution, holders of `inquiry_view`, and the
+    people it asks."""
 
     def __init__(self, user):
         self.user = user
         self.roles = services.roles_of(user)
+        self.sees_all = grants_of(user).is_global("inquiry_view")
+        self.seen_executions: set[int] = set()
 
     def visible(self, inquiries: list[Inquiry]) -> list[Inquiry]:
+        """Those of `inquiries` the user may see."""
         executions = Execution.objects.filter(pk__in=[i.pk for i in inquiries])
-        seen = set(
-            visible_queryset(self.user, "execution", executions).values_list("pk", flat=True)
-        )
-        return [i for i in inquiries if i.pk in seen or self.is_asked(i)]
+        seen = visible_queryset(self.user, "execution", executions).values_list("pk", flat=True)
+        self.seen_executions |= set(seen)
+        return [i for i in inquiries if self.sees(i)]
+
+    def sees(self, inquiry: Inquiry) -> bool:
+        return self.sees_all or inquiry.pk in self.seen_executions or self.is_asked(inquiry)
 
     def is_asked(self, inquiry: Inquiry) -> bool:
-        return bool(inquiry.users or inquiry.roles) and services.may_answer(
-            self.user, inquiry, self.roles
-        )
+        return bool(inquiry.users or inquiry.roles) and self.may_answer(inquiry)
 
     def can_answer(self, inquiry: Inquiry) -> bool:
-        return inquiry.status == InquiryStatus.PENDING and services.may_answer(
-            self.user, inquiry, self.roles
-        )
+        return inquiry.status == InquiryStatus.PENDING and self.may_answer(inquiry)
+
+    def may_answer(self, inquiry: Inquiry) -> bool:
+        return services.may_answer(self.user, inquiry, self.roles)
 
     def represent(self, inquiry: Inquiry) -> dict:
         return {**InquirySerializer(inquiry).data, "can_answer": self.can_answer(inquiry)}
