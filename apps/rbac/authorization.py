@@ -148,6 +148,7 @@ EVENT_RESOURCES = {
     "rule": ("rule", "rule_ref"),
     "enforcement": ("rule_enforcement", "rule_ref"),
     "trigger_instance": ("trigger_instance", "trigger_type"),
+    "inquiry": ("inquiry", "action_ref"),
 }
 
 

@@ -83,3 +83,12 @@ def test_trigger_instance_events_need_a_grant_on_their_trigger_type():
 
     assert can_see_event(Grants(user_id=1, packs={"trigger_instance_view": {"ops"}}), event)
     assert not can_see_event(Grants(user_id=1, packs={"trigger_type_view": {"ops"}}), event)
+
+
+def test_inquiry_events_reach_the_asked_and_holders_of_inquiry_view():
+    event = {"type": "inquiry.created", "action_ref": "core.ask", "audience": [7, 9]}
+
+    assert can_see_event(Grants(user_id=9), event)  # asked (or the workflow's owner)
+    assert can_see_event(Grants(user_id=1, packs={"inquiry_view": {"*"}}), event)
+    assert not can_see_event(Grants(user_id=1, packs={"execution_view": {"dev"}}), event)
+    assert not can_see_event(Grants(user_id=1), event)
