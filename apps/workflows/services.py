@@ -36,6 +36,9 @@ from apps.workflows.spec import WorkflowInvalid, parse_workflow
 
 logger = logging.getLogger(__name__)
 S = ExecutionStatus
+# Children that will not wake their workflow soon: finished ones, and those waiting for people
+# (a pending inquiry, a workflow paused on one), which may take hours.
+NOT_WAKING_SOON = frozenset({*TERMINAL, S.PENDING, S.PAUSED})
 
 
 class DefinitionError(Exception):
@@ -176,7 +179,7 @@ def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> b
             return True
         if only_if_last:
             statuses = children_statuses(waiting_on(state))
-            active = {pk for pk, status in statuses.items() if status not in TERMINAL}
+            active = {pk for pk, status in statuses.items() if status not in NOT_WAKING_SOON}
             if active - {child_id}:
                 return defer_arrival(execution_id, state, child_id, statuses[child_id], active)
     with transaction.atomic():

@@ -3,11 +3,13 @@
 import pytest
 
 from apps.core.exceptions import Conflict, InvalidInput, PermissionDenied
+from apps.executions.services import request_execution
 from apps.inquiries import services as inquiries
 from apps.inquiries.models import Inquiry
 from apps.triggers.models import TriggerInstance
 from apps.workflows import services as workflows
 from tests.inquiries.conftest import ask_of, started
+from workers import executor
 
 
 def finish_step(workflow, child_id):
@@ -116,3 +118,28 @@ def test_canceling_the_workflow_withdraws_its_question(workflow_packs, people):
     assert inquiry.status == "canceled"
     assert ask_of(workflow).status == "canceled"
     assert workflow.status == "canceled"
+
+
+def test_a_branch_finishing_while_another_waits_for_an_answer_is_handled_at_once(
+    workflow_packs, people
+):
+    """A pending question is no sibling whose pass a finishing branch can wait for: the
+    worker runs the branch's next step itself, and its last step leaves the workflow paused."""
+    workflow = request_execution(
+        "workflows.ask_in_parallel", {"approver": "bob"}, user=people["alice"]
+    )
+    workflows.start_workflow(workflow.pk)
+    ask = ask_of(workflow)
+    inquiries.start_inquiry(ask.pk)
+    finish_step(workflow, ask.pk)
+    first = workflow.children.get(context__workflow__task="first_step")
+
+    executor.run_execution(first.pk)  # then second_step, in this thread
+
+    workflow.refresh_from_db()
+    assert [c.status for c in workflow.children.order_by("pk")] == [
+        "pending",
+        "succeeded",
+        "succeeded",
+    ]
+    assert workflow.status == "paused"
