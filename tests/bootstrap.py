@@ -44,7 +44,7 @@ os.environ.update(
         "ATTUNE_REDISPATCH_AFTER_SECONDS": "3",
         "ATTUNE_KILL_GRACE_SECONDS": "2",
         # Inquiries with TTLs of a few seconds time out promptly.
-        "ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS": "0.5",
+        "ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS": "1",
         "ATTUNE_WS_HEARTBEAT_SECONDS": "2",
         "ATTUNE_WS_QUEUE_SIZE": "16",
         # A stalled test client must outlive the server's keepalive while others produce.
