@@ -67,13 +67,14 @@ class Hub:
         connections of one user with the same subscriptions (a dashboard open in many tabs,
         a fleet of scripts) share one filter and permission check."""
         decided: dict = {}
+        message = (event.id, event.text)
         for connection in list(self.connections):
             interest = connection.interest
             wanted = decided.get(interest)
             if wanted is None:
                 wanted = decided[interest] = connection.wants(event)
             if wanted:
-                connection.offer(event)
+                connection.enqueue(message)
 
     async def beat(self) -> None:
         """Send a heartbeat to connections that have been quiet, so proxies keep them open."""
