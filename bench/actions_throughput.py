@@ -1,6 +1,6 @@
 """Executions per second through Attune, side by side with a bare Celery floor.
 
-(a) Attune, on the real stack (daphne + one Celery worker, no beat): N executions of `core.local`
+(a) Attune, on the real stack (web + one Celery worker, no beat): N executions of `core.local`
     with cmd=true and of the Python no-op `benchpack.noop`, requested with POST /api/v1/executions
     from K client threads. Timings come from the execution rows (requested_at, started_at,
     finished_at). A short unloaded probe (one execution at a time) shows the latency with no queue.
@@ -321,7 +321,7 @@ def measure_floor_unloaded(samples: int, args) -> dict:
 
 
 def start_attune(procs: stack.Processes, env: stack.BenchEnv, concurrency: int) -> None:
-    """Start daphne and one Attune worker (no beat) and wait until both answer."""
+    """Start the web server and one Attune worker (no beat) and wait until both answer."""
     from apps.core.processes import process_argv
     from attune.celery import app
 

@@ -1,8 +1,9 @@
 """Where an execution's time goes: the cost of each step, measured one at a time.
 
 Steps: opening a database connection; one `POST /api/v1/executions` in-process (Django test
-client) with a kept connection and with a new one per request (what Daphne does); the same POST
-through a live Daphne, one at a time, with the PostgreSQL sessions it opens; one execution run
+client) with a kept connection and with a new one per request (CONN_MAX_AGE=0 with the pool);
+the same POST through the live web server, one at a time, with the PostgreSQL sessions it opens;
+one execution run
 in-process by the worker code (queries, SQL time, Redis commands); the same on a live Celery
 worker with the sessions it opens; and spawning the processes that runners start.
 
@@ -151,7 +152,7 @@ def api_in_process(token: str, n: int, new_connection: bool) -> tuple[dict, list
 
 
 def api_over_http(env: stack.BenchEnv, token: str, n: int) -> dict:
-    """POST n executions to the live Daphne one at a time; latency and PG sessions opened."""
+    """POST n executions to the live web server one at a time; latency and PG sessions opened."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     url = f"{env.base_url}/api/v1/executions"
@@ -270,7 +271,7 @@ def measure(env: stack.BenchEnv, args, procs: stack.Processes) -> dict:
     results["worker_new_connection"] = worker_in_process(new_ids, True)
     procs.start("web", process_argv_web(env))
     wait_for_port(env.port, procs)
-    results["api_daphne"] = api_over_http(env, token, args.n)
+    results["api_http"] = api_over_http(env, token, args.n)
     results["worker_live"] = worker_live(env, token, procs, min(args.n, 100))
     results["spawn_ms"] = spawn_costs(max(20, args.n // 4))
     return results
@@ -300,7 +301,7 @@ def report(results: dict) -> None:
         ("open a DB connection", results["connect"]),
         ("POST in-process, kept DB connection", results["api_kept_connection"]),
         ("POST in-process, new DB connection", results["api_new_connection"]),
-        ("POST through Daphne, sequential", results["api_daphne"]),
+        ("POST through the web server, sequential", results["api_http"]),
         ("worker in-process, kept DB connection", results["worker_kept_connection"]),
         ("worker in-process, new DB connection", results["worker_new_connection"]),
         ("live worker (c=1), queue pre-filled", results["worker_live"]),

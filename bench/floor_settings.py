@@ -1,7 +1,7 @@
 """Settings of the raw floor web app (bench/floor_web.py): Django with nothing but one view.
 
 No database, no middleware, no installed apps: what is left is Django's request handling under
-daphne, which Attune's webhook view also pays.
+uvicorn, which Attune's webhook view also pays.
 """
 
 SECRET_KEY = "bench-floor-not-secret"  # noqa: S105

@@ -1,9 +1,9 @@
 """The raw floor of the webhook benchmark: a Django view that matches a dict and `.delay()`s a
 bare Celery task running `subprocess.run(["true"])` (bench/raw_tasks.py).
 
-Served by daphne with DJANGO_SETTINGS_MODULE=bench.floor_settings:
+Served by uvicorn with DJANGO_SETTINGS_MODULE=bench.floor_settings:
 
-    daphne -p <port> bench.floor_web:application
+    uvicorn --port <port> bench.floor_web:application
 
 `POST /webhooks/<name>` with a JSON body; when `name` and the body match the rule below, the task
 is queued with the body's `sent_at` (the client's send time), which the task reports back with its

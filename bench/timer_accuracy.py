@@ -1,7 +1,7 @@
 """Timer accuracy: how late 1 s interval timer ticks become trigger instances, and whether that
 lateness grows (drift).
 
-On the real stack (daphne, one Celery worker, beat with Attune's TimerScheduler), one rule on
+On the real stack (web, one Celery worker, beat with Attune's TimerScheduler), one rule on
 `core.st2.IntervalTimer` every `--every` seconds runs `core.noop` for `--minutes`. For each trigger
 instance: lateness = occurred_at - ideal tick time, where the ideal ticks are the rule's anchor
 (the moment its timer was armed) + n x every. Printed: p50/p95/p99/max lateness, missed and

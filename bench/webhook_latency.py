@@ -1,9 +1,9 @@
 """Webhook -> shell action started: latency under open-loop load, beside a raw Celery floor.
 
-(a) Attune, on the real stack (daphne + one Celery worker on actions,rules,control, no beat): one
+(a) Attune, on the real stack (uvicorn + one Celery worker on actions,rules,control, no beat): one
     rule on `core.st2.webhook` url=bench-latency with criteria `trigger.body.event equals bench`
     runs `core.local` cmd=true. Events are POSTed to /api/v1/webhooks/bench-latency (X-API-Key).
-(b) The floor: a bare Django view under daphne (bench/floor_web.py, its own settings) that matches
+(b) The floor: a bare Django view under uvicorn (bench/floor_web.py, its own settings) that matches
     the same dict and `.delay()`s a bare Celery task running `subprocess.run(["true"])`
     (bench/raw_tasks.py) on its own worker with the same concurrency.
 
@@ -201,7 +201,8 @@ def measure_attune(send, rate: float, args) -> dict:
 
 
 def start_attune(procs: stack.Processes, env: stack.BenchEnv, concurrency: int) -> None:
-    """Start daphne, the actions worker and the events worker (no beat); wait until healthy."""
+    """Start the web server, the actions worker and the events worker (no beat); wait until
+    healthy."""
     from apps.core.processes import process_argv
 
     procs.start("web", process_argv("web", sys.executable, port=env.port))
@@ -233,12 +234,14 @@ def wait_healthy(base_url: str, procs: stack.Processes) -> None:
 
 
 def start_floor_web(env: stack.BenchEnv, log_dir: Path) -> tuple[stack.Processes, str]:
-    """Start daphne serving bench.floor_web with its own settings; return (procs, base url)."""
+    """Start uvicorn (as Attune's web) serving bench.floor_web with its own settings; return
+    (procs, base url)."""
     port = stack.free_port()
     variables = {**env.variables, "DJANGO_SETTINGS_MODULE": "bench.floor_settings"}
     procs = stack.Processes(log_dir, variables)
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    procs.start("floor-web", [*argv, "bench.floor_web:application"])
+    argv = [sys.executable, "-m", "uvicorn", "bench.floor_web:application", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    procs.start("floor-web", argv)
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + stack.START_TIMEOUT
     while time.monotonic() < deadline:

@@ -1,6 +1,10 @@
 """Shared fixtures. (Environment set-up that must precede Django lives in tests/bootstrap.py.)"""
 
+from pathlib import Path
+
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +33,12 @@ def fresh_content_caches():
     from apps.core.cache import increment_version
 
     increment_version()
+
+
+@pytest.fixture
+def workflow_packs(db):
+    """The core pack and the fixture pack of workflows, registered in the test database."""
+    from apps.packs.services import register_pack
+
+    register_pack(REPO_ROOT / "packs" / "core")
+    register_pack(REPO_ROOT / "tests" / "fixtures" / "packs" / "workflows")

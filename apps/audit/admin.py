@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from apps.audit.models import AuditEvent
+from apps.core.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     """The trail is read-only: nobody edits or deletes history here."""
 
     list_display = ["occurred_at", "actor_name", "action", "object_type", "object_id", "ip_address"]
@@ -13,12 +14,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

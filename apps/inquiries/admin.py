@@ -7,6 +7,7 @@ from django.urls import path
 from django.utils.text import capfirst
 
 from apps.core import exceptions as domain
+from apps.core.admin import ReadOnlyModelAdmin
 from apps.executions.admin import pretty_json
 from apps.inquiries import services
 from apps.inquiries.choices import InquiryStatus
@@ -17,7 +18,7 @@ WAITING = "admin:inquiries_inquiry_waiting"
 
 
 @admin.register(Inquiry)
-class InquiryAdmin(admin.ModelAdmin):
+class InquiryAdmin(ReadOnlyModelAdmin):
     """Inquiries are records here; people answer pending ones through "Inquiries waiting for
     you", whose form calls `services.respond` like the API does."""
 
@@ -43,15 +44,6 @@ class InquiryAdmin(admin.ModelAdmin):
         ("Answer", {"fields": ["shown_response", "responded_by", "responded_at"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="id", ordering="pk")
     def inquiry_id(self, inquiry):

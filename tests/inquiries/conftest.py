@@ -1,24 +1,13 @@
 """Inquiry fixtures backed by the test database (no live processes): the Celery messages a
 step would send are replaced by calling the services they name."""
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
 
 from apps.executions.services import request_execution
 from apps.inquiries import services as inquiries
 from apps.inquiries.models import Inquiry
-from apps.packs.services import register_pack
 from apps.workflows import services as workflows
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def workflow_packs(db):
-    register_pack(REPO_ROOT / "packs" / "core")
-    register_pack(REPO_ROOT / "tests" / "fixtures" / "packs" / "workflows")
 
 
 @pytest.fixture
