@@ -3,9 +3,9 @@
 Steps: opening a database connection; one `POST /api/v1/executions` in-process (Django test
 client) with a kept connection and with a new one per request (CONN_MAX_AGE=0 with the pool);
 the same POST through the live web server, one at a time, with the PostgreSQL sessions it opens;
-one execution run
-in-process by the worker code (queries, SQL time, Redis commands); the same on a live Celery
-worker with the sessions it opens; and spawning the processes that runners start.
+one execution run in-process by the worker code (queries, SQL time, Redis commands); the same
+on a live Celery worker with the sessions it opens; and spawning the processes that runners
+start.
 
 Run: .venv/bin/python bench/execution_costs.py [--n 200]
 """
