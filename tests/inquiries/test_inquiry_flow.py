@@ -1,14 +1,18 @@
 """A workflow asks, pauses, and carries on with the answer (engine and services, in-process)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.core.exceptions import Conflict, InvalidInput, PermissionDenied
 from apps.executions.services import request_execution
 from apps.inquiries import services as inquiries
+from apps.inquiries.choices import DEFAULT_SCHEMA
 from apps.inquiries.models import Inquiry
 from apps.triggers.models import TriggerInstance
 from apps.workflows import services as workflows
-from tests.inquiries.conftest import ask_of, started
+from tests.inquiries.conftest import ask_of, asked, started
 from workers import executor
 
 
@@ -143,3 +147,15 @@ def test_a_branch_finishing_while_another_waits_for_an_answer_is_handled_at_once
         "succeeded",
     ]
     assert workflow.status == "paused"
+
+
+def test_a_ttl_of_zero_never_times_out(workflow_packs, people):
+    forever = asked(people, DEFAULT_SCHEMA, ttl=0)
+    soon = asked(people, DEFAULT_SCHEMA, ttl=0.001)  # 60 ms
+    Inquiry.objects.update(created_at=forever.created_at - timedelta(days=3650))
+    Inquiry.objects.filter(pk=soon.pk).update(expires_at=timezone.now())
+
+    assert inquiries.expire_inquiries() == [soon.pk]
+
+    forever.refresh_from_db()
+    assert (forever.status, forever.expires_at) == ("pending", None)
