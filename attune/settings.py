@@ -1,5 +1,6 @@
 """Attune settings: every value comes from an environment variable (see .env.example)."""
 
+import math
 import os
 from pathlib import Path
 
@@ -31,6 +32,13 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_beat_seconds(name: str, default: int) -> int:
+    """A beat interval in whole seconds, at least 1: django-celery-beat stores intervals as
+    integers, and a fraction would become an entry that is always due (beat then sends it in a
+    loop and starves the timers)."""
+    return max(1, math.ceil(env_float(name, default)))
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -258,10 +266,11 @@ ATTUNE_RESULT_MAX_BYTES = env_int("ATTUNE_RESULT_MAX_BYTES", 4 * 1024 * 1024)
 ATTUNE_KILL_GRACE_SECONDS = env_float("ATTUNE_KILL_GRACE_SECONDS", 5.0)
 ATTUNE_HEARTBEAT_SECONDS = env_float("ATTUNE_HEARTBEAT_SECONDS", 10.0)
 ATTUNE_ABANDON_AFTER_SECONDS = env_float("ATTUNE_ABANDON_AFTER_SECONDS", 40.0)
-ATTUNE_REAPER_INTERVAL_SECONDS = env_float("ATTUNE_REAPER_INTERVAL_SECONDS", 10.0)
-# How often pending inquiries past their TTL are timed out (so within this many seconds). Whole
-# seconds: django-celery-beat stores intervals as integers (0.5 would become 0: always due).
-ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS = env_int("ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS", 2)
+ATTUNE_REAPER_INTERVAL_SECONDS = env_beat_seconds("ATTUNE_REAPER_INTERVAL_SECONDS", 10)
+# How often pending inquiries past their TTL are timed out (so within this many seconds).
+ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS = env_beat_seconds(
+    "ATTUNE_INQUIRY_EXPIRY_INTERVAL_SECONDS", 2
+)
 ATTUNE_REDISPATCH_AFTER_SECONDS = env_float("ATTUNE_REDISPATCH_AFTER_SECONDS", 60.0)
 ATTUNE_WEBHOOK_MAX_BYTES = env_int("ATTUNE_WEBHOOK_MAX_BYTES", 1024 * 1024)
 ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("ATTUNE_WEBHOOK_RATE_LIMIT_PER_MINUTE", 12000)
@@ -279,7 +288,7 @@ ATTUNE_SECRETS_KEY_FILE = Path(env_str("ATTUNE_SECRETS_KEY_FILE", str(DATA_DIR /
 ATTUNE_SECRETS_OLD_KEYS = [k for k in env_str("ATTUNE_SECRETS_OLD_KEYS", "").split(",") if k]
 # Where action and sensor processes reach the API (the datastore) from a worker.
 ATTUNE_API_URL = env_str("ATTUNE_API_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
-ATTUNE_KEY_PURGE_INTERVAL_SECONDS = env_float("ATTUNE_KEY_PURGE_INTERVAL_SECONDS", 3600.0)
+ATTUNE_KEY_PURGE_INTERVAL_SECONDS = env_beat_seconds("ATTUNE_KEY_PURGE_INTERVAL_SECONDS", 3600)
 # Per-pack environments (apps/runtimes, workers/environments.py) and the container runner.
 ATTUNE_ENVIRONMENTS_DIR = Path(env_str("ATTUNE_ENVIRONMENTS_DIR", str(DATA_DIR / "environments")))
 # Installed into every pack virtualenv unless the pack's requirements.txt names the project.
