@@ -597,12 +597,12 @@ def arrival_can_wait(spec: dict, state: dict, execution_id: int, status: str, ac
     pass reports every child that has finished. A failure, a retry, with-items (the next item
     may start) and any other target are handled at once.
     """
-    task_id, _ = waiting_on(state)[execution_id]
+    waiting = waiting_on(state)
+    task_id, _ = waiting[execution_id]
     name = state["tasks"][str(task_id)]["name"]
     task_spec = spec["tasks"][name]
     if status != SUCCEEDED or task_spec["with"] or task_spec["retry"] or not task_spec["next"]:
         return False
-    waiting = waiting_on(state)
     active_tasks = {state["tasks"][str(waiting[child][0])]["name"] for child in active}
     inbound = inbound_transitions(spec)
     for transition in task_spec["next"]:

@@ -174,11 +174,12 @@ def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> b
     False, without doing anything, when `only_if_last` and other children are still active."""
     if event["type"] == "child":
         state = committed_state(execution_id)
+        waiting = waiting_on(state)
         child_id = event["execution_id"]
-        if child_id not in waiting_on(state):
+        if child_id not in waiting:
             return True
         if only_if_last:
-            statuses = children_statuses(waiting_on(state))
+            statuses = children_statuses(waiting)
             active = {pk for pk, status in statuses.items() if status not in NOT_WAKING_SOON}
             if active - {child_id}:
                 return defer_arrival(execution_id, state, child_id, statuses[child_id], active)
