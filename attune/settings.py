@@ -209,6 +209,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.parsers.StorableJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
@@ -244,7 +249,6 @@ CELERY_BEAT_SCHEDULER = "workers.beat:TimerScheduler"
 CELERY_TASK_ROUTES = {
     "attune.run_execution": {"queue": "actions"},
     "attune.build_pack_environment": {"queue": "actions"},
-    "attune.process_trigger_instance": {"queue": "rules"},
     "attune.fire_timer": {"queue": "control"},
     "attune.*": {"queue": "control"},
 }

@@ -57,6 +57,7 @@ def start_events(procs: stack.Processes) -> None:
     """Start the events worker, which runs the timer ticks and the rules engine."""
     from apps.core.processes import process_argv
 
+    procs.start("rules", process_argv("rules", sys.executable))
     procs.start("events", process_argv("events", sys.executable))
 
 

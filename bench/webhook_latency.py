@@ -1,6 +1,6 @@
 """Webhook -> shell action started: latency under open-loop load, beside a raw Celery floor.
 
-(a) Attune, on the real stack (uvicorn + one Celery worker on actions,rules,control, no beat): one
+(a) Attune, on the real stack (uvicorn, the rules engine and Celery workers on actions and control, no beat): one
     rule on `core.st2.webhook` url=bench-latency with criteria `trigger.body.event equals bench`
     runs `core.local` cmd=true. Events are POSTed to /api/v1/webhooks/bench-latency (X-API-Key).
 (b) The floor: a bare Django view under uvicorn (bench/floor_web.py, its own settings) that matches
@@ -212,6 +212,7 @@ def start_attune(procs: stack.Processes, env: stack.BenchEnv, concurrency: int) 
             "worker", sys.executable, worker_name="bench-webhook@%h", concurrency=concurrency
         ),
     )
+    procs.start("rules", process_argv("rules", sys.executable))
     procs.start("events", process_argv("events", sys.executable))
     wait_healthy(env.base_url, procs)
 

@@ -6,7 +6,7 @@ from apps.datastore.services import purge_expired_keys
 from apps.executions import services
 from apps.inquiries import services as inquiries
 from apps.policies.enforcement import recover_policy_executions
-from apps.rules import engine, timers
+from apps.rules import timers
 from apps.triggers.services import redispatch_pending_instances
 from apps.workflows import services as workflows
 from workers import environments, executor
@@ -37,12 +37,6 @@ def redispatch_requested() -> None:
     redispatch_pending_instances()
     recover_policy_executions()
     workflows.resync_workflows()
-
-
-@shared_task(name="attune.process_trigger_instance", acks_late=True)
-def process_trigger_instance(instance_id: int) -> None:
-    """Match a trigger instance against its rules (safe twice: only one claim succeeds)."""
-    engine.process_trigger_instance(instance_id)
 
 
 @shared_task(name="attune.fire_timer", acks_late=True)

@@ -43,15 +43,21 @@ class ContentCache:
 
     def get(self, key, load):
         """Return the cached value for `key`, calling `load(key)` on a miss."""
+        return self.get_many([key], load)[key]
+
+    def get_many(self, keys, load) -> dict:
+        """Return {key: value} for every key in `keys`, checking the content version once."""
         version = redis_client().get(version_key())
         with self._lock:
             if version != self._version:
                 self._entries = {}
                 self._version = version
-            if key in self._entries:
-                return self._entries[key]
-        value = load(key)
-        with self._lock:
-            if version == self._version:
-                self._entries[key] = value
-        return value
+            found = {key: self._entries[key] for key in keys if key in self._entries}
+        for key in keys:
+            if key in found:
+                continue
+            found[key] = load(key)
+            with self._lock:
+                if version == self._version:
+                    self._entries[key] = found[key]
+        return found

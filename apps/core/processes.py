@@ -5,6 +5,7 @@ here changes everywhere. Run one in the foreground (it replaces the current proc
 
     python -m apps.core.processes web --host 0.0.0.0
     python -m apps.core.processes worker
+    python -m apps.core.processes rules
     python -m apps.core.processes events
     python -m apps.core.processes sensors
 """
@@ -26,10 +27,10 @@ DEFAULT_WORKER_CONCURRENCY = 4
 # listening socket (uvicorn's supervisor) and use both cores of a small machine.
 DEFAULT_WEB_WORKERS = 2
 DEFAULT_WORKER_NAME = "attune@%h"
-# Executions run on `actions` (the `worker` process); the rules engine (`rules`), timers and
+# Executions run on `actions` (the `worker` process); the workflow engine, inquiries, timers and
 # housekeeping (`control`) on the `events` process, so they never wait behind long actions.
 DEFAULT_QUEUES = "actions"
-EVENTS_QUEUES = "rules,control"
+EVENTS_QUEUES = "control"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # argv after `python -m`; {placeholders} are filled in by process_argv().
@@ -57,6 +58,9 @@ PROCESSES: dict[str, tuple[str, ...]] = {
         "--concurrency", "{concurrency}",
         "--loglevel", "INFO",
     ),
+    # Trigger instances come off a Redis list in batches, not as one Celery task each
+    # (workers/rules.py).
+    "rules": ("manage", "run_rules_engine"),
     "events": (
         "celery", "-A", "attune", "worker",
         "-Q", EVENTS_QUEUES,

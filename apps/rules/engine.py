@@ -72,23 +72,49 @@ def compile_rule(rule: Rule) -> CompiledRule:
     )
 
 
-def process_trigger_instance(instance_id: int) -> None:
-    """Enforce every enabled rule of the instance's trigger, all in one transaction."""
+def process_trigger_instances(instance_ids: list[int]) -> int:
+    """Enforce the enabled rules of every still-pending instance among `instance_ids`, all in
+    one transaction, and return how many were processed.
+
+    Rows another engine holds are skipped (it is processing them); a batch costs a handful of
+    statements whatever its size, plus one savepoint and execution request per matched rule.
+    """
     with transaction.atomic():
-        claimed = TriggerInstance.objects.filter(
-            pk=instance_id, status=TriggerInstanceStatus.PENDING
-        ).update(status=TriggerInstanceStatus.PROCESSING)
-        if not claimed:
-            return
-        instance = TriggerInstance.objects.get(pk=instance_id)
-        rules = _rules.get(instance.trigger_key, load_rules)
-        secrets = secret_values(instance.payload, trigger_type_secret_paths(instance.trigger_ref))
-        enforcements = [enforce(rule, instance, secrets) for rule in rules]
-        record_enforcements(instance, enforcements)
-        TriggerInstance.objects.filter(pk=instance_id).update(
+        instances = list(
+            TriggerInstance.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=instance_ids, status=TriggerInstanceStatus.PENDING)
+            .only("id", "trigger_ref", "trigger_key", "payload", "note")
+            .order_by("id")
+        )
+        if not instances:
+            return 0
+        rules_by_key = _rules.get_many({i.trigger_key for i in instances}, load_rules)
+        secret_paths = {
+            ref: trigger_type_secret_paths(ref) for ref in {i.trigger_ref for i in instances}
+        }
+        enforcements = []
+        for instance in instances:
+            secrets = secret_values(instance.payload, secret_paths[instance.trigger_ref])
+            rules = rules_by_key[instance.trigger_key]
+            enforcements += [enforce(rule, instance, secrets) for rule in rules]
+        record_enforcements(enforcements)
+        TriggerInstance.objects.filter(pk__in=[i.pk for i in instances]).update(
             status=TriggerInstanceStatus.PROCESSED, processed_at=timezone.now()
         )
-    logger.info("trigger_instance_id=%s processed against %s rules", instance_id, len(rules))
+    logger.info(
+        "processed %s trigger instances (%s enforcements): %s",
+        len(instances),
+        len(enforcements),
+        ",".join(str(i.pk) for i in instances),
+    )
+    return len(instances)
+
+
+def fail_trigger_instance(instance_id: int, error: str) -> None:
+    """Record that the engine could not process a pending instance, so it is not retried."""
+    TriggerInstance.objects.filter(pk=instance_id, status=TriggerInstanceStatus.PENDING).update(
+        status=TriggerInstanceStatus.FAILED, processed_at=timezone.now(), error=error[:1000]
+    )
 
 
 @dataclass
@@ -98,6 +124,8 @@ class Enforcement:
 
     rule_id: int
     rule_ref: str
+    trigger_instance_id: int
+    trigger_ref: str
     owner_id: int | None
     status: str
     reason: str
@@ -124,6 +152,8 @@ def enforce(rule: CompiledRule, instance: TriggerInstance, payload_secrets: list
     enforcement = Enforcement(
         rule.id,
         rule.ref,
+        instance.pk,
+        instance.trigger_ref,
         getattr(rule.owner, "pk", None),
         outcome.status,
         outcome.reason,
@@ -146,8 +176,8 @@ def enforce(rule: CompiledRule, instance: TriggerInstance, payload_secrets: list
     return enforcement
 
 
-def record_enforcements(instance: TriggerInstance, enforcements: list[Enforcement]) -> None:
-    """Insert all enforcement rows of an instance in bulk, and announce them.
+def record_enforcements(enforcements: list[Enforcement]) -> None:
+    """Insert all enforcement rows of a batch in bulk, and announce them.
 
     The ORM's bulk_create compiles SQL per row and field; on a trigger with a thousand rules
     that was half of the engine's time.
@@ -163,6 +193,7 @@ def record_enforcements(instance: TriggerInstance, enforcements: list[Enforcemen
         (
             e.rule_id,
             e.rule_ref,
+            e.trigger_instance_id,
             e.status,
             e.execution_id,
             e.reason,
@@ -171,8 +202,8 @@ def record_enforcements(instance: TriggerInstance, enforcements: list[Enforcemen
         for e in enforcements
     ]
     insert = insert_with_unnest if connection.vendor == "postgresql" else insert_with_values
-    ids_by_rule = dict(insert(rows, instance.pk, enforced_at_db))
-    announce_enforcements(instance, enforcements, ids_by_rule, enforced_at)
+    ids = insert(rows, enforced_at_db)
+    announce_enforcements(enforcements, ids, enforced_at)
 
 
 def _enforcement_table() -> tuple[str, str]:
@@ -181,63 +212,61 @@ def _enforcement_table() -> tuple[str, str]:
     return table, columns
 
 
-def insert_with_unnest(rows: list[tuple], instance_id: int, enforced_at) -> list[tuple]:
+def insert_with_unnest(rows: list[tuple], enforced_at) -> dict:
     """PostgreSQL: one INSERT … SELECT FROM unnest(arrays) with the arrays sent in binary.
 
     A VALUES list of 8,000 placeholders, or arrays quoted into the SQL text (Django's
     client-side binding), cost more to build than the insert itself; binary parameters need a
     server-side-binding cursor on the same connection (so the same transaction).
-    Returns (rule_id, id) pairs.
+    Returns {(trigger_instance_id, rule_id): id}.
     """
     table, columns = _enforcement_table()
-    rule_ids, refs, statuses, execution_ids, reasons, results = (
+    rule_ids, refs, instance_ids, statuses, execution_ids, reasons, results = (
         list(column) for column in zip(*rows, strict=True)
     )
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) "
-            "SELECT rule_id, rule_ref, %b, status, execution_id, reason, results, %b "
-            "FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::bigint[], %b::text[], "
-            "%b::jsonb[]) AS t(rule_id, rule_ref, status, execution_id, reason, results) "
-            "RETURNING rule_id, id",
-            [instance_id, enforced_at, rule_ids, refs, statuses, execution_ids, reasons, results],
+            "SELECT rule_id, rule_ref, instance_id, status, execution_id, reason, results, %b "
+            "FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::bigint[], "
+            "%b::text[], %b::jsonb[]) "
+            "AS t(rule_id, rule_ref, instance_id, status, execution_id, reason, results) "
+            "RETURNING trigger_instance_id, rule_id, id",
+            [enforced_at, rule_ids, refs, instance_ids, statuses, execution_ids, reasons, results],
         )
-        return cursor.fetchall()
+        return {(instance_id, rule_id): pk for instance_id, rule_id, pk in cursor.fetchall()}
 
 
-def insert_with_values(rows: list[tuple], instance_id: int, enforced_at) -> list[tuple]:
-    """Other databases: multi-row INSERT … VALUES of plain values. Returns (rule_id, id) pairs."""
+def insert_with_values(rows: list[tuple], enforced_at) -> dict:
+    """Other databases: multi-row INSERT … VALUES of plain values.
+    Returns {(trigger_instance_id, rule_id): id}."""
     table, columns = _enforcement_table()
     row_placeholders = "(" + ", ".join(["%s"] * len(ENFORCEMENT_COLUMNS)) + ")"
-    pairs = []
+    ids = {}
     with connection.cursor() as cursor:
         for start in range(0, len(rows), ENFORCEMENT_ROWS_PER_INSERT):
             chunk = rows[start : start + ENFORCEMENT_ROWS_PER_INSERT]
             values = ", ".join([row_placeholders] * len(chunk))
-            params = [
-                value
-                for rule_id, ref, status, execution_id, reason, results in chunk
-                for value in (
-                    rule_id, ref, instance_id, status, execution_id, reason, results, enforced_at
-                )
-            ]  # fmt: skip
+            params = [value for row in chunk for value in (*row, enforced_at)]
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING rule_id, id", params
+                f"INSERT INTO {table} ({columns}) VALUES {values} "
+                "RETURNING trigger_instance_id, rule_id, id",
+                params,
             )
-            pairs += cursor.fetchall()
-    return pairs
+            ids.update({(i, rule_id): pk for i, rule_id, pk in cursor.fetchall()})
+    return ids
 
 
-def announce_enforcements(instance, enforcements, ids_by_rule: dict, enforced_at) -> None:
+def announce_enforcements(enforcements: list[Enforcement], ids: dict, enforced_at) -> None:
     """One `enforcement.created` event per enforcement, shaped like the REST representation."""
     publish(
         *(
             enforcement_event(
                 {
-                    "id": ids_by_rule[e.rule_id],
+                    "id": ids[e.trigger_instance_id, e.rule_id],
                     "rule_ref": e.rule_ref,
-                    "trigger_instance": instance.pk,
+                    "trigger_instance": e.trigger_instance_id,
                     "status": e.status,
                     "execution": e.execution_id,
                     "reason": e.reason,
@@ -245,7 +274,7 @@ def announce_enforcements(instance, enforcements, ids_by_rule: dict, enforced_at
                     "enforced_at": enforced_at.isoformat(),
                 },
                 e.owner_id,
-                instance.trigger_ref,
+                e.trigger_ref,
             )
             for e in enforcements
         )

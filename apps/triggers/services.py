@@ -3,15 +3,18 @@
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import jsonschema
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core.cache import ContentCache, bump_content_version
 from apps.core.exceptions import InvalidInput, NotFound
-from apps.core.services import enqueue_on_commit
+from apps.core.nul import refuse_nul_characters
+from apps.core.services import redis_client
 from apps.triggers.builtins import BUILTIN_TRIGGER_TYPES
 from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
 from apps.triggers.events import announce_instance
@@ -20,7 +23,6 @@ from apps.triggers.secrets import secret_paths
 
 logger = logging.getLogger(__name__)
 
-PROCESS_TASK = "attune.process_trigger_instance"
 
 
 class InvalidPayload(InvalidInput):
@@ -89,6 +91,7 @@ def dispatch_trigger(
     or recorded as a failed instance for those that cannot (sensors).
     """
     loaded = cached_trigger_type(trigger_ref)
+    refuse_nul_characters(payload, "payload")
     errors = payload_errors(loaded, payload)
     if errors and refuse_invalid:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -108,8 +111,29 @@ def dispatch_trigger(
         )
         announce_instance(instance)
         if not errors:
-            enqueue_on_commit(PROCESS_TASK, instance.pk)
+            queue_for_rules_on_commit(instance.pk)
     return instance
+
+
+def rules_queue_key() -> str:
+    """The Redis list of trigger instance ids waiting for the rules engine (workers/rules.py)."""
+    return f"{settings.ATTUNE_REDIS_PREFIX}attune:rules:instances"
+
+
+def queue_for_rules_on_commit(instance_id: int) -> None:
+    transaction.on_commit(partial(queue_for_rules, [instance_id]))
+
+
+def queue_for_rules(instance_ids: list[int]) -> None:
+    """Hand committed pending instances to the rules engine.
+
+    If Redis refuses, the instance stays pending in the database and the redispatcher queues
+    it again later: the caller's work is committed and must not fail now.
+    """
+    try:
+        redis_client().rpush(rules_queue_key(), *instance_ids)
+    except redis.RedisError:
+        logger.exception("could not queue trigger instances %s; they will be re-queued", instance_ids)
 
 
 def reemit_trigger_instance(instance_id: int) -> TriggerInstance:
@@ -128,7 +152,7 @@ def reemit_trigger_instance(instance_id: int) -> TriggerInstance:
             occurred_at=timezone.now(),
         )
         announce_instance(instance)
-        enqueue_on_commit(PROCESS_TASK, instance.pk)
+        queue_for_rules_on_commit(instance.pk)
     return instance
 
 
@@ -165,8 +189,7 @@ def redispatch_pending_instances() -> list[int]:
             status=TriggerInstanceStatus.PENDING, occurred_at__lt=deadline
         ).values_list("pk", flat=True)[:1000]
     )
-    for instance_id in lost:
-        enqueue_on_commit(PROCESS_TASK, instance_id)
     if lost:
+        queue_for_rules(lost)
         logger.warning("re-dispatched pending trigger instances: %s", lost)
     return lost

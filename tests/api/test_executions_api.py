@@ -122,6 +122,19 @@ def test_malformed_json_is_400_not_500(alice_api):
     assert response.json()["code"] == "parse_error"
 
 
+def test_a_nul_character_is_refused_naming_the_field_not_a_500(alice_api, core_pack):
+    # PostgreSQL cannot store \u0000 in jsonb or text.
+    response = alice_api.post(
+        "/api/v1/executions",
+        data='{"action": "core.local", "parameters": {"cmd": "echo a\\u0000b"}}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert "'parameters/cmd' contains a NUL character" in response.json()["detail"]
+    assert not Execution.objects.exists()
+
+
 # --- accepted requests ------------------------------------------------------------------------
 
 

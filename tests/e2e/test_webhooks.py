@@ -145,3 +145,15 @@ def test_reemit_runs_the_rules_again_on_the_same_payload(admin_api, hook):
     assert second["payload"]["body"] == {"msg": "twice"}
     [enforcement] = wait_for_enforcements(admin_api, second["id"], 1)
     assert admin_api.wait_for(enforcement["execution"])["stdout"] == "twice\n"
+
+
+def test_nul_character_in_the_body_is_a_clear_400_naming_the_field(admin_api, hook):
+    response = admin_api.session.post(
+        f"{admin_api.base_url}/api/v1/webhooks/{hook}",
+        data=b'{"msg": "a\\u0000b"}',
+        timeout=30,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert "'body/msg' contains a NUL character" in response.json()["detail"]

@@ -76,6 +76,7 @@ class Stack:
     def start_all(self) -> None:
         self.start("web")
         self.start_worker("worker")
+        self.start("rules")
         self.start("events")
         self.start("beat")
         self.start("sensors")

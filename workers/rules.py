@@ -1,0 +1,88 @@
+"""The rules engine process: takes committed trigger instances off a Redis list in batches.
+
+Webhooks, sensors, timers and finished executions push the ids of the trigger instances they
+committed (`apps.triggers.services.queue_for_rules`); this loop blocks on that list, takes
+what has accumulated (up to BATCH_SIZE ids) and enforces their rules in one transaction
+(`apps.rules.engine.process_trigger_instances`). A quiet platform handles each instance as it
+arrives; a busy one pays the transaction, the cache checks and the inserts once per batch
+instead of once per instance, with no Celery task in between.
+
+The database stays the truth: an instance is `pending` until the transaction that processed it
+commits, so ids lost with a crashed engine (or a Redis that refused them) are queued again by
+the redispatcher (`redispatch_pending_instances`). An instance that breaks the engine is
+retried alone and, if it fails again, recorded as failed with the error.
+"""
+
+import logging
+import signal
+import time
+
+import redis
+from django.db import close_old_connections
+
+from apps.core.services import redis_client
+from apps.rules import engine
+from apps.triggers.services import rules_queue_key
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# How long one blocking read waits before the loop looks at its stop flag again.
+WAIT_SECONDS = 2
+REDIS_RETRY_SECONDS = 1.0
+
+
+class RulesEngine:
+    def __init__(self):
+        self.stopping = False
+
+    def run(self) -> None:
+        """Process batches until SIGTERM or SIGINT; the batch in hand is finished first."""
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        logger.info("rules engine ready, reading %s", rules_queue_key())
+        while not self.stopping:
+            instance_ids = self.next_batch()
+            if instance_ids:
+                process_batch(instance_ids)
+        logger.info("rules engine stopped")
+
+    def stop(self, signum, frame) -> None:
+        self.stopping = True
+
+    def next_batch(self) -> list[int]:
+        """Wait for the first id, then take whatever else is queued, up to BATCH_SIZE."""
+        client = redis_client()
+        key = rules_queue_key()
+        try:
+            first = client.blpop([key], timeout=WAIT_SECONDS)
+            if first is None:
+                return []
+            rest = client.lpop(key, BATCH_SIZE - 1) or []
+        except redis.RedisError:
+            logger.exception("cannot read the rules queue; retrying")
+            time.sleep(REDIS_RETRY_SECONDS)
+            return []
+        return [int(first[1]), *(int(value) for value in rest)]
+
+
+def process_batch(instance_ids: list[int]) -> None:
+    close_old_connections()  # a connection the database dropped is replaced, not reused
+    try:
+        engine.process_trigger_instances(instance_ids)
+    except Exception:  # noqa: BLE001 - one bad instance must not hold up the others
+        logger.exception("batch of %s trigger instances failed; retrying each alone", len(instance_ids))
+        for instance_id in instance_ids:
+            process_alone(instance_id)
+
+
+def process_alone(instance_id: int) -> None:
+    close_old_connections()
+    try:
+        engine.process_trigger_instances([instance_id])
+    except Exception as exc:  # noqa: BLE001
+        logger.exception("trigger_instance_id=%s failed in the rules engine", instance_id)
+        try:
+            engine.fail_trigger_instance(instance_id, f"rules engine error: {exc}")
+        except Exception:  # noqa: BLE001 - database gone: it stays pending and comes back
+            logger.exception("could not record the failure of trigger instance %s", instance_id)
