@@ -71,7 +71,9 @@ def process_batch(instance_ids: list[int]) -> None:
     try:
         engine.process_trigger_instances(instance_ids)
     except Exception:  # noqa: BLE001 - one bad instance must not hold up the others
-        logger.exception("batch of %s trigger instances failed; retrying each alone", len(instance_ids))
+        logger.exception(
+            "batch of %s trigger instances failed; retrying each alone", len(instance_ids)
+        )
         for instance_id in instance_ids:
             process_alone(instance_id)
 

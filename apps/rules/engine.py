@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 
 import psycopg
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.core.cache import ContentCache
@@ -173,6 +173,9 @@ def enforce(rule: CompiledRule, instance: TriggerInstance, payload_secrets: list
     except AttuneError as exc:
         enforcement.status = EnforcementStatus.FAILED
         enforcement.reason = exc.detail
+    except DatabaseError as exc:  # e.g. a rendered value the database cannot store
+        enforcement.status = EnforcementStatus.FAILED
+        enforcement.reason = f"could not record the execution: {exc}"
     return enforcement
 
 

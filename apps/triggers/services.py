@@ -24,7 +24,6 @@ from apps.triggers.secrets import secret_paths
 logger = logging.getLogger(__name__)
 
 
-
 class InvalidPayload(InvalidInput):
     code = "invalid_payload"
 
@@ -133,7 +132,9 @@ def queue_for_rules(instance_ids: list[int]) -> None:
     try:
         redis_client().rpush(rules_queue_key(), *instance_ids)
     except redis.RedisError:
-        logger.exception("could not queue trigger instances %s; they will be re-queued", instance_ids)
+        logger.exception(
+            "could not queue trigger instances %s; they will be re-queued", instance_ids
+        )
 
 
 def reemit_trigger_instance(instance_id: int) -> TriggerInstance:
