@@ -1,8 +1,13 @@
 """Webhooks and rules end to end: webhook -> trigger instance -> rules -> executions
 (T1.4, T2.5, T3.4, T3.5)."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from apps.triggers.models import TriggerInstance, TriggerType, trigger_key
+from apps.triggers.services import redispatch_pending_instances
 from tests.support.events import (
     create_rule,
     post_webhook,
@@ -265,3 +270,39 @@ def test_a_finished_execution_fires_the_action_trigger_for_rules_that_listen(adm
     [enforcement] = [e for e in wait_for_enforcements(admin_api, instance["id"], 1)]
     notice = admin_api.wait_for(enforcement["execution"])
     assert notice["stdout"] == f"examples.refuse failed {marker}\n"
+
+
+def test_webhooks_accepted_while_the_rules_engine_is_down_run_when_it_is_back(stack, admin_api):
+    url = unique("engine-down")
+    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "caught up"}})
+    stack.stop("rules")
+    try:
+        response = post_webhook(admin_api, url, {})
+
+        assert response.status_code == 202
+        instance_id = response.json()["trigger_instance_id"]
+        instance = admin_api.get(f"/api/v1/triggerinstances/{instance_id}").json()
+        assert instance["status"] == "pending"
+    finally:
+        stack.start("rules")
+    [enforcement] = wait_for_enforcements(admin_api, instance_id, 1)
+    assert admin_api.wait_for(enforcement["execution"])["stdout"] == "caught up\n"
+
+
+def test_an_instance_whose_queue_entry_was_lost_is_queued_again(admin_api, live_db):
+    url = unique("lost-entry")
+    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "found"}})
+    parameters = {"url": url}
+    lost = TriggerInstance.objects.create(  # committed, but never queued for the engine
+        trigger_type=TriggerType.objects.get(ref="core.st2.webhook"),
+        trigger_ref="core.st2.webhook",
+        trigger_key=trigger_key("core.st2.webhook", parameters),
+        payload={"headers": {}, "body": {}},
+        source="webhook",
+        occurred_at=timezone.now() - timedelta(minutes=5),
+    )
+
+    assert lost.pk in redispatch_pending_instances()
+
+    [enforcement] = wait_for_enforcements(admin_api, lost.pk, 1)
+    assert admin_api.wait_for(enforcement["execution"])["stdout"] == "found\n"
