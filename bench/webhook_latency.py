@@ -2,7 +2,8 @@
 
 (a) Attune, on the real stack (uvicorn, the rules engine, Celery workers on actions and control,
     no beat): one rule on `core.st2.webhook` url=bench-latency with criteria
-    `trigger.body.event equals bench` runs `core.local` cmd=true. Events are POSTed to /api/v1/webhooks/bench-latency (X-API-Key).
+    `trigger.body.event equals bench` runs `core.local` cmd=true. Events are POSTed to
+    /api/v1/webhooks/bench-latency (X-API-Key).
 (b) The floor: a bare Django view under uvicorn (bench/floor_web.py, its own settings) that matches
     the same dict and `.delay()`s a bare Celery task running `subprocess.run(["true"])`
     (bench/raw_tasks.py) on its own worker with the same concurrency.
