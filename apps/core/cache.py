@@ -2,11 +2,15 @@
 
 Content changes bump one counter in Redis after commit; a cache checks that counter once per
 lookup (one GET) and clears itself when it moved, so every process sees a change at once without
-reloading anything on the hot path while nothing changes.
+reloading anything on the hot path while nothing changes. Inside `one_content_version()` every
+lookup uses the counter read once at its start: one unit of work (a batch of trigger instances,
+an execution) sees one consistent state of the content and pays one GET, not one per lookup.
 """
 
 import logging
 import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import redis
 from django.conf import settings
@@ -24,6 +28,25 @@ def version_key() -> str:
 def bump_content_version() -> None:
     """Tell every process's caches that packs, rules or trigger types changed (after commit)."""
     transaction.on_commit(increment_version)
+
+
+# (version,) while inside one_content_version(), else None.
+_pinned_version: ContextVar[tuple | None] = ContextVar("pinned_content_version", default=None)
+
+
+@contextmanager
+def one_content_version():
+    """Read the content version once for every cache lookup inside this block."""
+    token = _pinned_version.set((redis_client().get(version_key()),))
+    try:
+        yield
+    finally:
+        _pinned_version.reset(token)
+
+
+def current_version():
+    pinned = _pinned_version.get()
+    return pinned[0] if pinned is not None else redis_client().get(version_key())
 
 
 def increment_version() -> None:
@@ -47,7 +70,7 @@ class ContentCache:
 
     def get_many(self, keys, load) -> dict:
         """Return {key: value} for every key in `keys`, checking the content version once."""
-        version = redis_client().get(version_key())
+        version = current_version()
         with self._lock:
             if version != self._version:
                 self._entries = {}

@@ -12,7 +12,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from apps.core.cache import ContentCache
+from apps.core.cache import ContentCache, one_content_version
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
 from apps.datastore.templates import Datastore, string_leaves
@@ -79,7 +79,7 @@ def process_trigger_instances(instance_ids: list[int]) -> int:
     Rows another engine holds are skipped (it is processing them); a batch costs a handful of
     statements whatever its size, plus one savepoint and execution request per matched rule.
     """
-    with transaction.atomic():
+    with one_content_version(), transaction.atomic():
         instances = list(
             TriggerInstance.objects.select_for_update(skip_locked=True)
             .filter(pk__in=instance_ids, status=TriggerInstanceStatus.PENDING)
