@@ -13,6 +13,7 @@ import time
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from websockets.frames import Frame, Opcode
 
 from apps.core.services import async_redis_client
 from apps.notifications.stream import StreamEvent, counter_key, entry_id_after, stream_key
@@ -23,6 +24,12 @@ READ_BATCH = 500
 # Below the Redis client's 5 s socket timeout, or an idle blocking read counts as a failure.
 BLOCK_MS = 4000
 RECONNECT_DELAY_SECONDS = 1.0
+
+
+def text_frame(text: str) -> bytes:
+    """The WebSocket frame of a text message as a server sends it (unmasked, no extension:
+    the server runs without per-message compression), built once per event for every client."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
 class Hub:
@@ -68,13 +75,14 @@ class Hub:
         a fleet of scripts) share one filter and permission check."""
         decided: dict = {}
         message = (event.id, event.text)
+        frame = text_frame(event.text)
         for connection in list(self.connections):
             interest = connection.interest
             wanted = decided.get(interest)
             if wanted is None:
                 wanted = decided[interest] = connection.wants(event)
             if wanted:
-                connection.enqueue(message)
+                connection.enqueue(message, frame)
 
     async def beat(self) -> None:
         """Send a heartbeat to connections that have been quiet, so proxies keep them open."""
