@@ -180,7 +180,10 @@ def request_execution(
         raise InvalidParameters(message, errors=exc.errors) from exc
     secrets = action.snapshot["secret_parameters"]
     refuse_revealed_secrets(action_ref, values, secrets, [*revealed_secrets, *datastore.revealed])
-    with transaction.atomic():
+    # Inside a caller's transaction (the rules engine, a workflow pass) no savepoint of its
+    # own: every refusal above comes before the first write, and a database error fails the
+    # caller's block as a whole.
+    with transaction.atomic(savepoint=False):
         execution = Execution.objects.create(
             action_id=action.id,
             action_ref=action.ref,
