@@ -51,19 +51,19 @@ class RulesEngine:
         self.stopping = True
 
     def next_batch(self) -> list[int]:
-        """Wait for the first id, then take whatever else is queued, up to BATCH_SIZE."""
-        client = redis_client()
-        key = rules_queue_key()
+        """Wait for ids, then take whatever is queued up to BATCH_SIZE, in one call (BLMPOP,
+        Redis 7)."""
         try:
-            first = client.blpop([key], timeout=WAIT_SECONDS)
-            if first is None:
-                return []
-            rest = client.lpop(key, BATCH_SIZE - 1) or []
+            popped = redis_client().blmpop(
+                WAIT_SECONDS, 1, rules_queue_key(), direction="LEFT", count=BATCH_SIZE
+            )
         except redis.RedisError:
             logger.exception("cannot read the rules queue; retrying")
             time.sleep(REDIS_RETRY_SECONDS)
             return []
-        return [int(first[1]), *(int(value) for value in rest)]
+        if popped is None:
+            return []
+        return [int(value) for value in popped[1]]
 
 
 def process_batch(instance_ids: list[int]) -> None:

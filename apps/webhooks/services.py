@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.core.cache import ContentCache
+from apps.core.cache import ContentCache, one_content_version
 from apps.core.exceptions import AttuneError, InvalidInput, NotFound, PayloadTooLarge
 from apps.core.services import redis_client
 from apps.rbac.services import may_send_webhook
@@ -92,6 +92,11 @@ def load_webhook(name: str) -> WebhookConfig | None:
 
 def receive_webhook(name: str, request: WebhookRequest) -> TriggerInstance:
     """Check the request and dispatch it as a trigger instance (committed when this returns)."""
+    with one_content_version():  # the webhook's and the trigger type's cache: one read
+        return check_and_dispatch(name, request)
+
+
+def check_and_dispatch(name: str, request: WebhookRequest) -> TriggerInstance:
     config = _webhooks.get(name, load_webhook)
     if config is None:
         raise NotFound(f"no webhook named {name!r}: no rule listens on it")

@@ -1,3 +1,5 @@
+from functools import cache
+
 from rest_framework import serializers
 
 from apps.triggers.models import TriggerInstance, TriggerType
@@ -50,3 +52,14 @@ class TriggerInstanceSerializer(serializers.ModelSerializer):
             "occurred_at",
             "processed_at",
         ]
+
+
+@cache
+def _shared_instance_serializer() -> TriggerInstanceSerializer:
+    return TriggerInstanceSerializer()
+
+
+def trigger_instance_representation(instance: TriggerInstance) -> dict:
+    """The REST representation of one instance (secret payload fields masked), from one
+    serializer per process: building a ModelSerializer's fields cost more than the rest."""
+    return _shared_instance_serializer().to_representation(instance)
