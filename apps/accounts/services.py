@@ -13,6 +13,7 @@ from apps.accounts.models import ApiKey, Token, hash_secret, new_secret
 from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
 from apps.core.exceptions import AttuneError
+from apps.notifications.services import announce_access_changed
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def revoke_token(raw: str) -> None:
     if token is not None:
         Token.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
         bump_credentials_version()
+        announce_access_changed()
         record_event(AuditAction.LOGOUT, "user", token.user_id, detail={"token_id": token.pk})
 
 

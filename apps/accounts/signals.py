@@ -1,18 +1,29 @@
-"""Forget cached credentials whenever a user, token or API key changes (see `cache.py`)."""
+"""Forget cached credentials whenever a user, token or API key changes (see `cache.py`), and
+have open stream connections checked again."""
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from apps.accounts.cache import bump_credentials_version
 from apps.accounts.models import ApiKey, Token
+from apps.notifications.services import announce_access_changed
 
 
 def credentials_changed(sender, created=False, **kwargs) -> None:
-    if not created:  # a new row cannot be in any cache
+    if not created:  # a new row cannot be in any cache, nor behind any connection
         bump_credentials_version()
+        announce_access_changed()
+
+
+def groups_changed(sender, action: str, **kwargs) -> None:
+    """Roles can be assigned to groups: joining or leaving one changes what a user may see."""
+    if action in ("post_add", "post_remove", "post_clear"):
+        announce_access_changed()
 
 
 def connect() -> None:
-    for model in (get_user_model(), Token, ApiKey):
+    User = get_user_model()
+    for model in (User, Token, ApiKey):
         post_save.connect(credentials_changed, sender=model, dispatch_uid=f"creds-save-{model}")
         post_delete.connect(credentials_changed, sender=model, dispatch_uid=f"creds-del-{model}")
+    m2m_changed.connect(groups_changed, sender=User.groups.through, dispatch_uid="user-groups")

@@ -25,6 +25,7 @@ from apps.rbac.authorization import Grants, can_see_event, grants_of
 logger = logging.getLogger(__name__)
 
 SLOW_CONSUMER_CLOSE_CODE = 4008
+ACCESS_REVOKED_CLOSE_CODE = 4003
 HEARTBEAT_TEXT = json.dumps({"type": "heartbeat"})
 
 
@@ -173,7 +174,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     def wants(self, event) -> bool:
         return bool(self.filters) and (
-            can_see_event(self.grants, event.meta)
+            not event.meta.get("internal")  # e.g. access.changed, met again in a replay
+            and can_see_event(self.grants, event.meta)
             and any(subscription.matches(event.meta) for subscription in self.filters)
         )
 
@@ -217,10 +219,23 @@ class StreamConsumer(AsyncWebsocketConsumer):
     def drop_slow_consumer(self) -> None:
         """A client that cannot keep up is closed rather than buffered without end."""
         logger.warning("closing slow stream consumer user_id=%s", self.user_id)
+        self.close_from_server(SLOW_CONSUMER_CLOSE_CODE, "slow consumer")
+
+    def apply_access(self, grants: Grants | None) -> None:
+        """Use the grants found after an access change; None: the credentials that opened the
+        connection no longer authenticate, so it is closed."""
+        if grants is None:
+            logger.info("closing stream connection user_id=%s: access revoked", self.user_id)
+            self.close_from_server(ACCESS_REVOKED_CLOSE_CODE, "access revoked")
+            return
+        self.grants = grants
+        self.interest = interest_of(grants, self.filters)
+
+    def close_from_server(self, code: int, reason: str) -> None:
         self.closing = True
         hub().leave(self)
         self.sender.cancel()
-        asyncio.create_task(self.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="slow consumer"))
+        asyncio.create_task(self.close(code=code, reason=reason))
 
     async def drain(self):
         """Send queued messages in order; whatever queued up meanwhile goes out in the same

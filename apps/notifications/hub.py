@@ -12,10 +12,13 @@ import logging
 import time
 
 import redis.asyncio as aioredis
+from channels.db import database_sync_to_async
 from django.conf import settings
 from websockets.frames import Frame, Opcode
 
 from apps.core.services import async_redis_client
+from apps.notifications.access import current_access
+from apps.notifications.services import ACCESS_CHANGED
 from apps.notifications.stream import StreamEvent, counter_key, entry_id_after, stream_key
 
 logger = logging.getLogger(__name__)
@@ -67,7 +70,11 @@ class Hub:
             for _key, entries in reply:
                 for entry_id, fields in entries:
                     cursor = entry_id
-                    self.dispatch(StreamEvent.from_entry(entry_id, fields))
+                    event = StreamEvent.from_entry(entry_id, fields)
+                    if event.meta["type"] == ACCESS_CHANGED:
+                        await self.recheck_access()
+                    elif not event.meta.get("internal"):
+                        self.dispatch(event)
 
     def dispatch(self, event: StreamEvent) -> None:
         """Offer the event to every connection, deciding once per kind of interest: the
@@ -83,6 +90,21 @@ class Hub:
                 wanted = decided[interest] = connection.wants(event)
             if wanted:
                 connection.enqueue(message, frame)
+
+    async def recheck_access(self) -> None:
+        """Authenticate every connection again and recompile its grants before any event that
+        follows the change is handed on: a revoked credential closes its connection (4003), a
+        changed role changes what it receives from the next event on."""
+        connections = [c for c in self.connections if not c.closing]
+        if not connections:
+            return
+        try:
+            found = await database_sync_to_async(current_access)([c.scope for c in connections])
+        except Exception:  # noqa: BLE001 - the database is unreachable: nothing can be checked
+            logger.exception("could not check stream connections again; closing them")
+            found = [None] * len(connections)
+        for connection, grants in zip(connections, found, strict=True):
+            connection.apply_access(grants)
 
     async def beat(self) -> None:
         """Send a heartbeat to connections that have been quiet, so proxies keep them open."""

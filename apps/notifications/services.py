@@ -41,3 +41,14 @@ def append_safely(events: list) -> None:
         append_events(events)
     except Exception:  # noqa: BLE001 - Redis down: the work is committed, only the news is lost
         logger.exception("could not append %s notification events", len(events))
+
+
+ACCESS_CHANGED = "access.changed"
+
+
+def announce_access_changed() -> None:
+    """Tell every web process, once committed, that who may see what may have changed (a role,
+    grant, assignment, group membership, user, token or API key): before it hands on the events
+    that follow, it authenticates its stream connections again and recompiles their grants.
+    An internal event: no client ever receives it."""
+    publish(event(ACCESS_CHANGED, "access", None, {}, internal=True))

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
+from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.conftest import PASSWORD, token_for
 from tests.support.api import Api
@@ -96,3 +97,41 @@ def test_only_the_owner_and_holders_of_webhook_execute_may_send_to_a_webhook(
 
     assert refused.status_code == 404
     assert accepted.status_code == 202, accepted.text
+
+
+def test_a_revoked_grant_stops_the_stream_at_once_without_a_reconnect(
+    stack, admin_api, django_db_blocker
+):
+    name, token = new_user(stack, django_db_blocker, "revoked")
+    grant(
+        admin_api, name, {"resource_uid": "pack:examples", "permission_types": ["execution_view"]}
+    )
+    [assignment] = admin_api.get(
+        "/api/v1/rbac/assignments", params={"user__username": name}
+    ).json()["results"]
+    user_api = Api(stack.url, token=token)
+
+    with StreamClient(stack.url, token=token) as watcher:
+        watcher.subscribe(events=["execution.*"])
+        before = admin_api.run("examples.args", first="seen")["id"]
+        seen = watcher.events_until(finished(before))
+        deleted = admin_api.delete(f"/api/v1/rbac/assignments/{assignment['id']}")
+        assert deleted.status_code == 204
+        after = admin_api.run_and_wait("examples.args", first="no longer seen")["id"]
+        own = user_api.run("core.echo", message="still mine")["id"]  # always theirs to see
+        later = watcher.events_until(finished(own))
+
+    assert before in ids_of(seen)
+    assert after not in ids_of(later)
+    assert own in ids_of(later)
+
+
+def test_a_revoked_token_closes_its_stream_connection(stack, django_db_blocker):
+    name, token = new_user(stack, django_db_blocker, "logout")
+    with StreamClient(stack.url, token=token) as stream:
+        stream.subscribe(events=["execution.*"])
+        assert Api(stack.url, token=token).post("/api/v1/auth/logout", {}).status_code == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            stream.receive(timeout=30)
+
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4003, "access revoked")
