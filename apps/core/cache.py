@@ -36,7 +36,11 @@ _pinned_version: ContextVar[tuple | None] = ContextVar("pinned_content_version",
 
 @contextmanager
 def one_content_version():
-    """Read the content version once for every cache lookup inside this block."""
+    """Read the content version once for every cache lookup inside this block (inside an
+    enclosing one, keep the version it read)."""
+    if _pinned_version.get() is not None:
+        yield
+        return
     token = _pinned_version.set((redis_client().get(version_key()),))
     try:
         yield

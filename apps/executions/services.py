@@ -24,7 +24,7 @@ from apps.actions.parameters import (
 )
 from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
-from apps.core.cache import ContentCache
+from apps.core.cache import ContentCache, one_content_version
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit, send_tasks
 from apps.datastore.templates import Datastore, parameters_holding_secrets
@@ -150,6 +150,7 @@ def start_task(snapshot: dict) -> str:
     return ENGINE_TASKS.get(snapshot.get("runner_type"), RUN_TASK)
 
 
+@one_content_version()  # the action and its policies: one read of the content version
 def request_execution(
     action_ref: str,
     parameters: dict,

@@ -79,13 +79,18 @@ def test_unknown_webhook_is_404(admin_api):
     assert "no rule listens" in response.json()["detail"]
 
 
-def test_invalid_json_body_is_a_clear_400(admin_api, hook):
-    response = admin_api.session.post(
-        f"{admin_api.base_url}/api/v1/webhooks/{hook}",
-        data=b"{not json",
+def post_json_bytes(api, url: str, body: bytes):
+    """POST `body` as it is, declared as JSON."""
+    return api.session.post(
+        f"{api.base_url}/api/v1/webhooks/{url}",
+        data=body,
         timeout=30,
         headers={"Content-Type": "application/json"},
     )
+
+
+def test_invalid_json_body_is_a_clear_400(admin_api, hook):
+    response = post_json_bytes(admin_api, hook, b"{not json")
 
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["detail"]
@@ -148,12 +153,7 @@ def test_reemit_runs_the_rules_again_on_the_same_payload(admin_api, hook):
 
 
 def test_nul_character_in_the_body_is_a_clear_400_naming_the_field(admin_api, hook):
-    response = admin_api.session.post(
-        f"{admin_api.base_url}/api/v1/webhooks/{hook}",
-        data=b'{"msg": "a\\u0000b"}',
-        timeout=30,
-        headers={"Content-Type": "application/json"},
-    )
+    response = post_json_bytes(admin_api, hook, b'{"msg": "a\\u0000b"}')
 
     assert response.status_code == 400
     assert "'body/msg' contains a NUL character" in response.json()["detail"]
