@@ -334,5 +334,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("ATTUNE_LOG_LEVEL", "INFO")},
-    "loggers": {"uvicorn.access": {"level": "WARNING"}},
+    "loggers": {
+        "uvicorn.access": {"level": "WARNING"},
+        # Celery's "Task … received" and "… succeeded in …s" lines, twice per execution, say
+        # less than `execution_id=… -> status`; a task that raises is still logged (ERROR).
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+    },
 }
