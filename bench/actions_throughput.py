@@ -326,6 +326,7 @@ def start_attune(procs: stack.Processes, env: stack.BenchEnv, concurrency: int) 
     from attune.celery import app
 
     procs.start("web", process_argv("web", sys.executable, port=env.port))
+    procs.start("rules", process_argv("rules", sys.executable))  # idle here; health wants one
     procs.start(
         "worker",
         process_argv(

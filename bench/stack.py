@@ -249,7 +249,8 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def wait_until_healthy(base_url: str, procs: Processes) -> None:
-    """Wait until the web answers /api/v1/health with 200 (database, broker and a worker up)."""
+    """Wait until the web answers /api/v1/health with 200 (database, broker, a worker and a
+    rules engine up)."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         procs.check_alive()

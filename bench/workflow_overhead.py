@@ -247,7 +247,8 @@ def summarize_fanouts(runs: list[dict]) -> dict:
 
 
 def start_stacks(procs: stack.Processes, env, concurrency: int) -> None:
-    """Attune's web, actions worker and events worker (control queue), and the raw worker."""
+    """Attune's web, rules engine, actions worker and events worker (control queue), and the
+    raw worker."""
     from apps.core.processes import process_argv
     from attune.celery import app
     from bench import raw_workflow_tasks
@@ -258,6 +259,7 @@ def start_stacks(procs: stack.Processes, env, concurrency: int) -> None:
         "worker", sys.executable, worker_name="bench-wf@%h", concurrency=concurrency
     )
     procs.start("worker", worker)
+    procs.start("rules", process_argv("rules", sys.executable))  # idle here; health wants one
     procs.start("events", process_argv("events", sys.executable))
     argv = [sys.executable, "-m", "celery", "-A", "bench.raw_workflow_tasks", "worker"]
     argv += ["-Q", raw_workflow_tasks.QUEUE, "-n", "bench-raw-wf@%h"]

@@ -21,7 +21,7 @@ import redis
 from django.db import close_old_connections
 
 from apps.core.services import redis_client
-from apps.rules import engine
+from apps.rules import engine, liveness
 from apps.triggers.services import rules_queue_key
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ REDIS_RETRY_SECONDS = 1.0
 class RulesEngine:
     def __init__(self):
         self.stopping = False
+        self.name = liveness.engine_name()
+        self.next_beat = 0.0
 
     def run(self) -> None:
         """Process batches until SIGTERM or SIGINT; the batch in hand is finished first."""
@@ -42,13 +44,29 @@ class RulesEngine:
         signal.signal(signal.SIGINT, self.stop)
         logger.info("rules engine ready, reading %s", rules_queue_key())
         while not self.stopping:
+            self.beat_when_due()
             instance_ids = self.next_batch()
             if instance_ids:
                 process_batch(instance_ids)
+        try:
+            liveness.forget(self.name)
+        except redis.RedisError:
+            logger.exception("cannot remove the rules engine's heartbeat; it goes stale")
         logger.info("rules engine stopped")
 
     def stop(self, signum, frame) -> None:
         self.stopping = True
+
+    def beat_when_due(self) -> None:
+        """Tell the health check this engine is alive (the loop turns at least every
+        WAIT_SECONDS, well within liveness.HEARTBEAT_SECONDS)."""
+        if time.monotonic() < self.next_beat:
+            return
+        try:
+            liveness.beat(self.name)
+        except redis.RedisError:
+            logger.exception("cannot record the rules engine's heartbeat")
+        self.next_beat = time.monotonic() + liveness.HEARTBEAT_SECONDS
 
     def next_batch(self) -> list[int]:
         """Wait for ids, then take whatever is queued up to BATCH_SIZE, in one call (BLMPOP,

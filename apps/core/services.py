@@ -56,8 +56,13 @@ def publish_on_commit(channel: str, message: str) -> None:
 
 
 def check_health() -> dict:
-    """Report database, broker and worker liveness."""
-    report = {"database": check_database(), "broker": check_broker(), "workers": check_workers()}
+    """Report database, broker, worker and rules engine liveness."""
+    report = {
+        "database": check_database(),
+        "broker": check_broker(),
+        "workers": check_workers(),
+        "rules_engines": check_rules_engines(),
+    }
     report["status"] = "ok" if all(v["ok"] for v in report.values()) else "degraded"
     return report
 
@@ -88,3 +93,13 @@ def check_workers() -> dict:
         return {"ok": False, "error": str(exc), "workers": []}
     names = sorted(name for reply in replies for name in reply)
     return {"ok": bool(names), "workers": names}
+
+
+def check_rules_engines() -> dict:
+    from apps.rules.liveness import live_engines
+
+    try:
+        names = live_engines()
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": str(exc), "engines": []}
+    return {"ok": bool(names), "engines": names}

@@ -191,3 +191,4 @@ def test_health_reports_database_broker_and_workers(stack):
     assert report["status"] == "ok"
     assert report["database"]["ok"] and report["broker"]["ok"]
     assert any(name.startswith("worker@") for name in report["workers"]["workers"])
+    assert any(name.startswith("rules@") for name in report["rules_engines"]["engines"])

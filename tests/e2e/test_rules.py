@@ -4,6 +4,7 @@
 from datetime import timedelta
 
 import pytest
+import requests
 from django.utils import timezone
 
 from apps.triggers.models import TriggerInstance, TriggerType, trigger_key
@@ -283,6 +284,9 @@ def test_webhooks_accepted_while_the_rules_engine_is_down_run_when_it_is_back(st
         instance_id = response.json()["trigger_instance_id"]
         instance = admin_api.get(f"/api/v1/triggerinstances/{instance_id}").json()
         assert instance["status"] == "pending"
+        health = requests.get(f"{stack.url}/api/v1/health", timeout=10)
+        assert health.status_code == 503
+        assert health.json()["rules_engines"] == {"ok": False, "engines": []}
     finally:
         stack.start("rules")
     [enforcement] = wait_for_enforcements(admin_api, instance_id, 1)

@@ -9,7 +9,7 @@ from apps.core.services import check_health
 
 
 class HealthView(APIView):
-    """Database, broker and worker liveness; the only endpoint open without auth."""
+    """Database, broker, worker and rules engine liveness; the only endpoint open without auth."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
