@@ -182,8 +182,13 @@ def has_listeners(key: str) -> bool:
 
 
 def redispatch_pending_instances() -> list[int]:
-    """Queue again trigger instances still pending long after they were recorded (lost
-    message, or a rules worker that died mid-way and rolled back)."""
+    """Queue again trigger instances still pending long after they were recorded (an id lost
+    with a crashed rules engine, or refused by Redis).
+
+    Only while the queue is empty: ids still queued are on their way (an engine that is down
+    or behind gets to them), and queueing them again on every sweep would pile up copies."""
+    if redis_client().llen(rules_queue_key()):
+        return []
     deadline = timezone.now() - timedelta(seconds=settings.ATTUNE_REDISPATCH_AFTER_SECONDS)
     lost = list(
         TriggerInstance.objects.filter(

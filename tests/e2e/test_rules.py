@@ -7,8 +7,9 @@ import pytest
 import requests
 from django.utils import timezone
 
+from apps.core.services import redis_client
 from apps.triggers.models import TriggerInstance, TriggerType, trigger_key
-from apps.triggers.services import redispatch_pending_instances
+from apps.triggers.services import redispatch_pending_instances, rules_queue_key
 from tests.support.events import (
     create_rule,
     post_webhook,
@@ -310,3 +311,25 @@ def test_an_instance_whose_queue_entry_was_lost_is_queued_again(admin_api, live_
 
     [enforcement] = wait_for_enforcements(admin_api, lost.pk, 1)
     assert admin_api.wait_for(enforcement["execution"])["stdout"] == "found\n"
+
+
+def test_instances_waiting_for_a_stopped_engine_are_not_queued_again_and_again(
+    stack, admin_api, live_db
+):
+    url = unique("engine-away")
+    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "once"}})
+    stack.stop("rules")
+    try:
+        instance_id = post_webhook(admin_api, url, {}).json()["trigger_instance_id"]
+        TriggerInstance.objects.filter(pk=instance_id).update(  # long overdue
+            occurred_at=timezone.now() - timedelta(minutes=5)
+        )
+
+        swept = [redispatch_pending_instances() for _ in range(3)]
+
+        assert swept == [[], [], []]  # its id is still queued
+        assert redis_client().lrange(rules_queue_key(), 0, -1) == [str(instance_id).encode()]
+    finally:
+        stack.start("rules")
+    [enforcement] = wait_for_enforcements(admin_api, instance_id, 1)
+    assert admin_api.wait_for(enforcement["execution"])["stdout"] == "once\n"
