@@ -11,7 +11,10 @@ from django.conf import settings
 from apps.core.services import redis_client
 
 HEARTBEAT_SECONDS = 5
-STALE_SECONDS = 15
+# The engine beats between batches: a long batch (hundreds of events on a trigger with
+# thousands of rules) must not make it look dead. A killed engine drops out after this long;
+# one stopped cleanly leaves at once (forget).
+STALE_SECONDS = 60
 
 
 def engines_key() -> str:
