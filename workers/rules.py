@@ -87,13 +87,24 @@ class RulesEngine:
 def process_batch(instance_ids: list[int]) -> None:
     close_old_connections()  # a connection the database dropped is replaced, not reused
     try:
-        engine.process_trigger_instances(instance_ids)
+        later = engine.process_trigger_instances(instance_ids)
     except Exception:  # noqa: BLE001 - one bad instance must not hold up the others
         logger.exception(
             "batch of %s trigger instances failed; retrying each alone", len(instance_ids)
         )
         for instance_id in instance_ids:
             process_alone(instance_id)
+        return
+    if later:
+        requeue_first(later)
+
+
+def requeue_first(instance_ids: list[int]) -> None:
+    """Put ids a transaction left for later back at the head of the queue, in order."""
+    try:
+        redis_client().lpush(rules_queue_key(), *reversed(instance_ids))
+    except redis.RedisError:  # they stay pending: the redispatcher queues them again
+        logger.exception("could not re-queue trigger instances %s", instance_ids)
 
 
 def process_alone(instance_id: int) -> None:

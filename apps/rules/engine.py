@@ -72,23 +72,26 @@ def compile_rule(rule: Rule) -> CompiledRule:
     )
 
 
-def process_trigger_instances(instance_ids: list[int]) -> int:
-    """Enforce the enabled rules of every still-pending instance among `instance_ids`, all in
-    one transaction, and return how many were processed.
+def process_trigger_instances(instance_ids: list[int]) -> list[int]:
+    """Enforce the enabled rules of the still-pending instances among `instance_ids`, all in
+    one transaction; return the ids left for a later transaction.
 
     Rows another engine holds are skipped (it is processing them); a batch costs a handful of
-    statements whatever its size, plus one savepoint and execution request per matched rule.
+    statements whatever its size, plus one execution request per matched rule. A batch stops
+    taking instances once it holds ENFORCEMENTS_PER_TRANSACTION rule evaluations (at least one
+    instance), so a trigger with thousands of rules makes short transactions, not one huge one.
     """
     with one_content_version(), transaction.atomic():
-        instances = list(
+        pending = list(
             TriggerInstance.objects.select_for_update(skip_locked=True)
             .filter(pk__in=instance_ids, status=TriggerInstanceStatus.PENDING)
             .only("id", "trigger_ref", "trigger_key", "payload", "note")
             .order_by("id")
         )
-        if not instances:
-            return 0
-        rules_by_key = _rules.get_many({i.trigger_key for i in instances}, load_rules)
+        if not pending:
+            return []
+        rules_by_key = _rules.get_many({i.trigger_key for i in pending}, load_rules)
+        instances, later = take_within_limit(pending, rules_by_key)
         secret_paths = {
             ref: trigger_type_secret_paths(ref) for ref in {i.trigger_ref for i in instances}
         }
@@ -107,7 +110,17 @@ def process_trigger_instances(instance_ids: list[int]) -> int:
         len(enforcements),
         ",".join(str(i.pk) for i in instances),
     )
-    return len(instances)
+    return [i.pk for i in later]
+
+
+def take_within_limit(instances: list, rules_by_key: dict) -> tuple[list, list]:
+    """Split `instances` into those this transaction takes and those it leaves for later."""
+    evaluations = 0
+    for count, instance in enumerate(instances):
+        evaluations += len(rules_by_key[instance.trigger_key])
+        if evaluations > ENFORCEMENTS_PER_TRANSACTION and count > 0:
+            return instances[:count], instances[count:]
+    return instances, []
 
 
 def fail_trigger_instance(instance_id: int, error: str) -> None:
@@ -143,6 +156,8 @@ ENFORCEMENT_COLUMNS = (
     "criteria_results",
     "enforced_at",
 )
+# Rule evaluations (enforcement rows and their events) per transaction of the engine.
+ENFORCEMENTS_PER_TRANSACTION = 2000
 # Rows per INSERT: 8,000 parameters, well under SQLite's and PostgreSQL's limits.
 ENFORCEMENT_ROWS_PER_INSERT = 1000
 

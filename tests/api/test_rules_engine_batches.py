@@ -1,0 +1,80 @@
+"""The rules engine's transactions, in-process against the test database: a batch on a trigger
+with many rules is cut short and the rest is left pending for the next one, nothing lost."""
+
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.core.cache import increment_version
+from apps.rules import engine
+from apps.rules.models import Rule, RuleEnforcement
+from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
+from apps.triggers.models import TriggerInstance, trigger_key
+from apps.triggers.services import dispatch_trigger
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_rules_on_one_webhook(core_pack) -> str:
+    """A webhook url with two rules that never match (no execution is requested)."""
+    url = f"batches-{uuid.uuid4().hex[:8]}"
+    owner = get_user_model().objects.create_user(f"owner-{url}")
+    parameters = {"url": url}
+    for name in ("first", "second"):
+        Rule.objects.create(
+            ref=f"default.{name}_{url}".replace("-", "_"),
+            name=f"{name}_{url}".replace("-", "_"),
+            trigger_ref="core.st2.webhook",
+            trigger_parameters=parameters,
+            trigger_key=trigger_key("core.st2.webhook", parameters),
+            criteria={"trigger.body.never": {"type": "equals", "pattern": True}},
+            action_ref="core.noop",
+            owner=owner,
+        )
+    increment_version()  # the change is announced after commit, which a test never reaches
+    return url
+
+
+def webhook_instances(url: str, count: int) -> list[int]:
+    return [
+        dispatch_trigger(
+            "core.st2.webhook",
+            {"headers": {}, "body": {"n": n}},
+            source=TriggerSource.WEBHOOK,
+            parameters={"url": url},
+        ).pk
+        for n in range(count)
+    ]
+
+
+def test_a_batch_stops_at_the_evaluation_limit_and_leaves_the_rest_pending(
+    two_rules_on_one_webhook, monkeypatch
+):
+    monkeypatch.setattr(engine, "ENFORCEMENTS_PER_TRANSACTION", 3)
+    ids = webhook_instances(two_rules_on_one_webhook, 3)
+
+    later = engine.process_trigger_instances(ids)
+
+    assert later == ids[1:]  # the second instance would have made 4 evaluations
+    statuses = dict(TriggerInstance.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses == {
+        ids[0]: TriggerInstanceStatus.PROCESSED,
+        ids[1]: TriggerInstanceStatus.PENDING,
+        ids[2]: TriggerInstanceStatus.PENDING,
+    }
+    assert engine.process_trigger_instances(later) == ids[2:]
+    assert engine.process_trigger_instances(ids[2:]) == []
+    assert RuleEnforcement.objects.filter(trigger_instance_id__in=ids).count() == 6
+
+
+def test_an_instance_with_more_rules_than_the_limit_is_still_processed(
+    two_rules_on_one_webhook, monkeypatch
+):
+    monkeypatch.setattr(engine, "ENFORCEMENTS_PER_TRANSACTION", 1)
+    [only] = webhook_instances(two_rules_on_one_webhook, 1)
+
+    assert engine.process_trigger_instances([only]) == []
+    assert TriggerInstance.objects.get(pk=only).status == TriggerInstanceStatus.PROCESSED
+    assert RuleEnforcement.objects.filter(trigger_instance_id=only).count() == 2
