@@ -2,7 +2,6 @@
 API or the question times out (T2.6, T2.7), the multi-step approval example pack (T3.9), live
 notifications (T3.15) and rules on `core.st2.generic.inquiry`."""
 
-import time
 from datetime import datetime
 
 import pytest
@@ -15,6 +14,7 @@ from tests.support.events import create_rule, unique
 from tests.support.http_server import recording_server
 from tests.support.stack import REPO_ROOT
 from tests.support.stream import StreamClient, finished
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -38,20 +38,6 @@ def people(stack, django_db_blocker) -> dict[str, Api]:
         for name in PEOPLE:
             get_user_model().objects.create_user(name, "", PASSWORD)
     return {name: Api(stack.url, token=token_for(name, django_db_blocker)) for name in PEOPLE}
-
-
-def eventually(check, what: str, timeout: float = 30.0):
-    """Poll `check` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
 
 
 def inquiries_of(api: Api, workflow_id: int, **params) -> list[dict]:

@@ -10,6 +10,7 @@ import pytest
 from apps.packs.services import register_pack
 from tests.e2e.conftest import FIXTURE_PACKS
 from tests.support.events import create_rule, unique, wait_for_enforcements
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -52,24 +53,12 @@ def set_enabled(api, ref: str, is_enabled: bool) -> dict:
     return response.json()
 
 
-def wait_until(check, what: str, timeout: float = 30.0):
-    """Call `check` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
-
-
 def wait_for_sensor(api, ref: str, condition, timeout: float = 30.0) -> dict:
     def check():
         sensor = api.get(f"/api/v1/sensors/{ref}").json()
         return sensor if condition(sensor) else None
 
-    return wait_until(check, f"sensor {ref} in the expected state", timeout)
+    return eventually(check, f"sensor {ref} in the expected state", timeout)
 
 
 def instances_from(api, trigger: str, sensor_ref: str, after_id: int = 0) -> list[dict]:
@@ -84,7 +73,7 @@ def instances_from(api, trigger: str, sensor_ref: str, after_id: int = 0) -> lis
 
 
 def wait_for_instances(api, trigger, sensor_ref, count, after_id=0) -> list[dict]:
-    return wait_until(
+    return eventually(
         lambda: (
             (found := instances_from(api, trigger, sensor_ref, after_id))[count - 1 :] and found
         ),
