@@ -8,11 +8,17 @@ from apps.accounts.cache import bump_credentials_version
 from apps.accounts.models import ApiKey, Token
 from apps.notifications.services import announce_access_changed
 
+# Saved on every admin sign-in; changes nothing about who someone is or what they may do.
+BOOKKEEPING_FIELDS = frozenset({"last_login"})
 
-def credentials_changed(sender, created=False, **kwargs) -> None:
-    if not created:  # a new row cannot be in any cache, nor behind any connection
-        bump_credentials_version()
-        announce_access_changed()
+
+def credentials_changed(sender, created=False, update_fields=None, **kwargs) -> None:
+    if created:  # a new row cannot be in any cache, nor behind any connection
+        return
+    if update_fields is not None and update_fields <= BOOKKEEPING_FIELDS:
+        return
+    bump_credentials_version()
+    announce_access_changed()
 
 
 def groups_changed(sender, action: str, **kwargs) -> None:

@@ -3,9 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
+from apps.accounts.cache import version_key as credentials_version_key
 from apps.accounts.models import ApiKey
+from apps.core.services import redis_client
 from tests.api.factories import PASSWORD, api_client, make_token, make_user
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +118,19 @@ def test_a_token_in_use_stops_working_as_soon_as_its_user_is_deactivated(alice):
     alice.save()
 
     assert api_client(token=token).get("/api/v1/packs").status_code == 401
+
+
+def test_signing_in_to_the_admin_keeps_every_cached_login(db):
+    """Django records `last_login` on each sign-in; that changes no one's access, so it must
+    not make every process drop its credential cache (nor re-check every stream connection)."""
+    alice = make_user("alice", password=PASSWORD)
+    before = redis_client().get(credentials_version_key())
+
+    assert Client().login(username="alice", password=PASSWORD)
+
+    alice.refresh_from_db()
+    assert alice.last_login is not None
+    assert redis_client().get(credentials_version_key()) == before
 
 
 def test_logout_revokes_the_token_it_was_made_with(alice):
