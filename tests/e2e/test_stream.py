@@ -317,6 +317,10 @@ class StalledClient:
         return self.protocol.events_received()
 
     def read_until_closed(self):
+        # Reading again, it takes its window back: through the 4 KB one, what the server's
+        # kernel had queued for it (hundreds of KB, the close frame behind them) trickled in
+        # over minutes of zero-window probes.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.settimeout(60)
         while self.protocol.close_rcvd is None and self.protocol.state.name != "CLOSED":
             self.receive()
