@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.actions.models import Action
+from apps.core.admin import CachedContentAdmin
 from apps.packs.models import Pack
 from apps.runtimes.admin import PackEnvironmentInline
 from apps.runtimes.services import container_images
@@ -16,7 +17,10 @@ class ActionInline(admin.TabularInline):
 
 
 @admin.register(Pack)
-class PackAdmin(admin.ModelAdmin):
+class PackAdmin(CachedContentAdmin):
+    """A pack's owner and system flag decide who may see and run its content, which every
+    process caches."""
+
     list_display = ["ref", "name", "version", "is_system", "owner", "content", "updated_at"]
     list_filter = ["is_system"]
     search_fields = ["ref", "name", "description"]

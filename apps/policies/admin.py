@@ -59,6 +59,11 @@ class PolicyAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         services.delete_policy(obj)
 
+    def delete_queryset(self, request, queryset):
+        """Deleting a selection: each policy as above (waiting executions follow)."""
+        for policy in queryset:
+            services.delete_policy(policy)
+
 
 class SlotClaimInline(admin.TabularInline):
     model = SlotClaim

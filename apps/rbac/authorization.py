@@ -113,6 +113,11 @@ def has_permission(user, permission: str, obj) -> bool:
     return permission.rsplit("_", 1)[1] in PUBLIC_VERBS and resource.is_public(obj)
 
 
+def can_read(user, resource_type: str, obj) -> bool:
+    """Whether `obj` is in `visible_queryset` for `user`, decided on the loaded object."""
+    return any(has_permission(user, f"{resource_type}_{verb}", obj) for verb in ("view", "list"))
+
+
 def visible_queryset(user, resource_type: str, queryset):
     """`queryset` narrowed to what `user` may read; the rest is as if it did not exist."""
     grants = grants_of(user)

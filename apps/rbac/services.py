@@ -8,8 +8,15 @@ from django.db import transaction
 from apps.actions.models import Action
 from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
+from apps.core.cache import ContentCache
 from apps.core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
-from apps.rbac.authorization import can_create, grants_of, has_permission, visible_queryset
+from apps.rbac.authorization import (
+    can_create,
+    can_read,
+    grants_of,
+    has_permission,
+    visible_queryset,
+)
 from apps.rbac.models import Grant, Role, RoleAssignment
 from apps.rbac.specs import AssignmentSpec, RoleSpec
 
@@ -37,11 +44,20 @@ def register_pack_as(user, shared: bool, register):
     return pack
 
 
+# Actions with their pack, by ref, for authorizing execution requests: compiled once per
+# content version (pack registrations, and admin edits of packs and actions, bump it), so a
+# request costs no query. The instances are shared between threads: read them, never change them.
+_actions_with_pack = ContentCache()
+
+
+def load_action_with_pack(action_ref: str) -> Action | None:
+    return Action.objects.select_related("pack").filter(ref=action_ref).first()
+
+
 def runnable_action(user, action_ref: str) -> Action:
     """The action `user` asks to run: 404 when they cannot see it, 403 when they may only look."""
-    actions = Action.objects.select_related("pack").filter(ref=action_ref)
-    action = visible_queryset(user, "action", actions).first()
-    if action is None:
+    action = _actions_with_pack.get(action_ref, load_action_with_pack)
+    if action is None or not can_read(user, "action", action):
         raise NotFound(f"no action {action_ref!r}")
     if not has_permission(user, "action_execute", action):
         raise PermissionDenied(f"you may not run {action_ref}")

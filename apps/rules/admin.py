@@ -23,6 +23,11 @@ class RuleAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
         services.after_delete(obj, rule_id)
 
+    def delete_queryset(self, request, queryset):
+        """Deleting a selection: each rule as above (its timer and the caches follow)."""
+        for rule in queryset:
+            self.delete_model(request, rule)
+
 
 @admin.register(RuleEnforcement)
 class RuleEnforcementAdmin(admin.ModelAdmin):

@@ -32,3 +32,20 @@ def test_listing_as_a_role_holder_costs_the_same_for_few_and_many_rows(url):
         make_execution("ops.deploy", created_by=user)
 
     assert queries_to_list(api_client(user), url) == few
+
+
+def test_authorizing_an_execution_request_reads_no_rows_once_the_action_is_cached():
+    from apps.packs.services import register_pack
+    from tests.api.conftest import FIXTURE_PACKS
+
+    owner = make_user("owner")
+    register_pack(FIXTURE_PACKS / "examples", owner=owner)
+    client = api_client(owner)
+    body = {"action": "examples.args", "parameters": {"first": "a", "second": 2}}
+    assert client.post("/api/v1/executions", body, format="json").status_code == 201
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post("/api/v1/executions", body, format="json").status_code == 201
+
+    action_reads = [q["sql"] for q in captured if '"actions_action"' in q["sql"]]
+    assert action_reads == []

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.api.pagination import NewestFirstCursorPagination
+from apps.core.cache import one_content_version
 from apps.executions import services
 from apps.executions.api.filters import ExecutionFilter
 from apps.executions.api.serializers import (
@@ -37,12 +38,13 @@ class ExecutionViewSet(
     def create(self, request):
         body = ExecutionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        runnable_action(request.user, body.validated_data["action"])
-        execution = services.request_execution(
-            body.validated_data["action"],
-            body.validated_data["parameters"],
-            user=request.user,
-        )
+        with one_content_version():  # the authorization and the request: one read
+            runnable_action(request.user, body.validated_data["action"])
+            execution = services.request_execution(
+                body.validated_data["action"],
+                body.validated_data["parameters"],
+                user=request.user,
+            )
         return Response(execution_representation(execution), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={202: ExecutionSerializer})
