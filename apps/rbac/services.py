@@ -15,7 +15,6 @@ from apps.rbac.authorization import (
     can_read,
     grants_of,
     has_permission,
-    visible_queryset,
 )
 from apps.rbac.models import Grant, Role, RoleAssignment
 from apps.rbac.specs import AssignmentSpec, RoleSpec
