@@ -1,10 +1,12 @@
 """A short-lived per-process cache of credential hash → user, so an authenticated API request
 does not query the database for its token or API key.
 
-Revocation still takes effect at once: anything that changes a token, an API key or a user bumps
-one counter in Redis (see `signals.py` and `revoke_token`); every lookup reads that
-counter (one GET, cheaper than the token query) and drops the whole cache when it moved. When
-Redis cannot be read nothing is cached. An entry also lives at most `ATTUNE_AUTH_CACHE_SECONDS`
+An entry carries its user's compiled RBAC grants, so a request reads no role rows either.
+Revocation still takes effect at once: anything that changes a token, an API key, a user, a
+role, a grant, an assignment or a group membership bumps one counter in Redis (see
+`signals.py`, `apps/rbac/signals.py` and `revoke_token`); every lookup reads that counter (one
+GET, cheaper than the token query) and drops the whole cache when it moved. When Redis cannot
+be read nothing is cached. An entry also lives at most `ATTUNE_AUTH_CACHE_SECONDS`
 and never past its token's expiry.
 """
 

@@ -14,6 +14,7 @@ from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
 from apps.core.exceptions import AttuneError
 from apps.notifications.services import announce_access_changed
+from apps.rbac.authorization import grants_of
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,14 @@ def revoke_token(raw: str) -> None:
         record_event(AuditAction.LOGOUT, "user", token.user_id, detail={"token_id": token.pk})
 
 
+def with_grants(user):
+    """`user` with their roles' grants compiled on it, to be cached with the credential: the
+    per-request copies share them, so a role holder's requests read no role rows while the
+    entry lives (role, grant, assignment and group changes drop every entry)."""
+    grants_of(user)
+    return user
+
+
 def user_for_token(raw: str):
     """The active user of an active bearer token, or None (cached briefly, see `cache.py`)."""
     key = ("token", hash_secret(raw))
@@ -61,7 +70,7 @@ def user_for_token(raw: str):
     if token is None or not token.user.is_active:
         return None
     seconds_left = (token.expires_at - timezone.now()).total_seconds()
-    credentials.put(key, version, token.user, seconds_left)
+    credentials.put(key, version, with_grants(token.user), seconds_left)
     return fresh_copy(token.user)
 
 
@@ -100,7 +109,7 @@ def user_for_api_key(raw: str):
         api_key = ApiKey.objects.enabled().select_related("user").filter(key_hash=key[1]).first()
         if api_key is None or not api_key.user.is_active:
             return None
-        credentials.put(key, version, api_key.user, float("inf"), api_key=api_key)
+        credentials.put(key, version, with_grants(api_key.user), float("inf"), api_key=api_key)
         user = api_key.user
     else:
         api_key, user = entry.extra["api_key"], entry.user

@@ -24,6 +24,7 @@ def credentials_changed(sender, created=False, update_fields=None, **kwargs) -> 
 def groups_changed(sender, action: str, **kwargs) -> None:
     """Roles can be assigned to groups: joining or leaving one changes what a user may see."""
     if action in ("post_add", "post_remove", "post_clear"):
+        bump_credentials_version()  # cached credentials carry their user's compiled grants
         announce_access_changed()
 
 

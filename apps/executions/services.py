@@ -301,6 +301,7 @@ def record_heartbeat(execution_id: int) -> None:
     )
 
 
+@one_content_version()  # its policies and the action trigger's rules: one read
 def finish_execution(execution_id: int, status: str, **fields) -> bool:
     """Record the final status and outcome of a run; False if it was already finished."""
     only_from = [S.RUNNING, S.CANCELING, S.PENDING, S.PAUSING, S.RESUMING]
