@@ -172,7 +172,9 @@ def advance_workflow(execution_id: int, event: dict, *, only_if_last: bool = Fal
 def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> bool:
     """Hand one event to the workflow's conductor under a row lock and act on the outcome;
     False, without doing anything, when `only_if_last` and other children are still active."""
-    if event["type"] == "child":
+    if event["type"] == "child" and not (
+        only_if_last and not siblings_active(execution_id, event["execution_id"])
+    ):
         state = committed_state(execution_id)
         waiting = waiting_on(state)
         child_id = event["execution_id"]
@@ -198,6 +200,14 @@ def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> b
             if conductor.changed or conductor.reported_status != workflow.status:
                 save(workflow, conductor)
     return True
+
+
+def siblings_active(execution_id: int, child_id: int) -> bool:
+    """Whether another child of the workflow is about to finish. When none is (a sequence's
+    step, a fan-out's last branch), the finished child needs a pass now: one indexed read
+    instead of the committed state and its children's statuses."""
+    siblings = Execution.objects.filter(parent_id=execution_id).exclude(pk=child_id)
+    return siblings.exclude(status__in=NOT_WAKING_SOON).exists()
 
 
 def committed_state(execution_id: int) -> dict:
