@@ -267,6 +267,15 @@ def test_executions_can_be_filtered_by_one_or_more_statuses(alice_api, alice):
     assert ids_in(two) == [failed.pk, running.pk]
 
 
+def test_list_filters_do_not_apply_to_one_execution(alice_api, alice):
+    running = make_execution(status=S.RUNNING, created_by=alice)
+
+    response = alice_api.get(f"/api/v1/executions/{running.pk}", {"status": "exploded"})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "running"
+
+
 def test_an_unknown_status_filter_is_refused(alice_api):
     response = alice_api.get("/api/v1/executions", {"status": "exploded"})
 
