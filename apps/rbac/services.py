@@ -3,8 +3,11 @@ roles and their assignments."""
 
 import logging
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from apps.accounts.cache import CredentialCache
+from apps.accounts.services import with_grants
 from apps.actions.models import Action
 from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
@@ -61,6 +64,34 @@ def runnable_action(user, action_ref: str) -> Action:
     if not has_permission(user, "action_execute", action):
         raise PermissionDenied(f"you may not run {action_ref}")
     return action
+
+
+# Rule owners as they are now, for the rules engine: reloaded with their grants whenever a user,
+# role, grant, assignment or group membership changes (the credentials version moves), and at
+# most every ATTUNE_AUTH_CACHE_SECONDS otherwise, as a login is.
+_rule_owners = CredentialCache()
+
+
+def owner_may_run(owner_id: int, action_ref: str, credentials_version) -> bool:
+    """Whether a rule's owner may still run its action: their roles may have changed since the
+    rule was saved (checked then by `check_rule_action`). An action that no longer exists is
+    left to the execution request, which says so."""
+    action = _actions_with_pack.get(action_ref, load_action_with_pack)
+    if action is None:
+        return True
+    owner = current_rule_owner(owner_id, credentials_version)
+    return owner is not None and has_permission(owner, "action_execute", action)
+
+
+def current_rule_owner(owner_id: int, credentials_version):
+    key = ("rule-owner", str(owner_id))
+    entry = _rule_owners.get(key, credentials_version)
+    if entry is not None:
+        return entry.user
+    owner = get_user_model().objects.filter(pk=owner_id, is_active=True).first()
+    if owner is not None:
+        _rule_owners.put(key, credentials_version, with_grants(owner), float("inf"))
+    return owner
 
 
 def check_rule_action(user, action_ref: str) -> None:

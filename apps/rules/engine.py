@@ -12,6 +12,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from apps.accounts.cache import credentials
 from apps.core.cache import ContentCache, one_content_version
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
@@ -19,6 +20,7 @@ from apps.datastore.templates import Datastore, string_leaves
 from apps.executions.masking import mask_secret_values
 from apps.executions.services import request_execution, runnable_action
 from apps.notifications.services import publish
+from apps.rbac.services import owner_may_run
 from apps.rules.casting import cast_to_declared_types
 from apps.rules.choices import EnforcementStatus
 from apps.rules.criteria import compile_criteria, evaluate
@@ -96,10 +98,11 @@ def process_trigger_instances(instance_ids: list[int]) -> list[int]:
             ref: trigger_type_secret_paths(ref) for ref in {i.trigger_ref for i in instances}
         }
         enforcements = []
+        owners_version = credentials.current_version()  # whose rules may still run what
         for instance in instances:
             secrets = secret_values(instance.payload, secret_paths[instance.trigger_ref])
             rules = rules_by_key[instance.trigger_key]
-            enforcements += [enforce(rule, instance, secrets) for rule in rules]
+            enforcements += [enforce(rule, instance, secrets, owners_version) for rule in rules]
         record_enforcements(enforcements)
         TriggerInstance.objects.filter(pk__in=[i.pk for i in instances]).update(
             status=TriggerInstanceStatus.PROCESSED, processed_at=timezone.now()
@@ -162,8 +165,16 @@ ENFORCEMENTS_PER_TRANSACTION = 2000
 ENFORCEMENT_ROWS_PER_INSERT = 1000
 
 
-def enforce(rule: CompiledRule, instance: TriggerInstance, payload_secrets: list) -> Enforcement:
+def enforce(
+    rule: CompiledRule, instance: TriggerInstance, payload_secrets: list, owners_version
+) -> Enforcement:
     outcome = evaluate_rule(rule, instance.payload, payload_secrets)
+    if outcome.status == EnforcementStatus.MATCHED and not owner_allowed(rule, owners_version):
+        outcome = Outcome(
+            EnforcementStatus.FAILED,
+            f"the rule's owner {rule.owner.username} may no longer run {rule.action_ref}",
+            outcome.criteria_results,
+        )
     enforcement = Enforcement(
         rule.id,
         rule.ref,
@@ -192,6 +203,12 @@ def enforce(rule: CompiledRule, instance: TriggerInstance, payload_secrets: list
         enforcement.status = EnforcementStatus.FAILED
         enforcement.reason = f"could not record the execution: {exc}"
     return enforcement
+
+
+def owner_allowed(rule: CompiledRule, owners_version) -> bool:
+    """A rule runs its action on its owner's behalf: only while they may (rules nobody owns
+    come with the installation's packs and run with its rights)."""
+    return rule.owner is None or owner_may_run(rule.owner.pk, rule.action_ref, owners_version)
 
 
 def record_enforcements(enforcements: list[Enforcement]) -> None:

@@ -78,3 +78,46 @@ def test_an_instance_with_more_rules_than_the_limit_is_still_processed(
     assert engine.process_trigger_instances([only]) == []
     assert TriggerInstance.objects.get(pk=only).status == TriggerInstanceStatus.PROCESSED
     assert RuleEnforcement.objects.filter(trigger_instance_id=only).count() == 2
+
+
+def test_a_rule_stops_running_its_action_once_its_owner_may_no_longer(db):
+    from apps.executions.models import Execution
+    from apps.packs.services import register_pack
+    from apps.rbac.models import Grant, Role, RoleAssignment
+    from tests.api.conftest import FIXTURE_PACKS
+
+    users = get_user_model().objects
+    register_pack(FIXTURE_PACKS / "examples", owner=users.create_user("pack-owner"))
+    runner = users.create_user("runner")
+    role = Role.objects.create(name="examples_runner")
+    Grant.objects.create(role=role, permission_type="action_execute", pack_ref="examples")
+    assignment = RoleAssignment.objects.create(role=role, user=runner)
+    url = f"revoked-{uuid.uuid4().hex[:8]}"
+    parameters = {"url": url}
+    Rule.objects.create(
+        ref="default.run_args",
+        name="run_args",
+        trigger_ref="core.st2.webhook",
+        trigger_parameters=parameters,
+        trigger_key=trigger_key("core.st2.webhook", parameters),
+        criteria={},
+        action_ref="examples.args",
+        action_parameters={"first": "a", "second": 2},
+        owner=runner,
+    )
+    increment_version()
+
+    [allowed] = webhook_instances(url, 1)
+    engine.process_trigger_instances([allowed])
+    ran = RuleEnforcement.objects.get(trigger_instance_id=allowed)
+    assert ran.status == "matched" and ran.execution_id is not None
+
+    assignment.delete()  # the owner loses the right to run examples.args
+    [refused] = webhook_instances(url, 1)
+    engine.process_trigger_instances([refused])
+
+    failed = RuleEnforcement.objects.get(trigger_instance_id=refused)
+    assert failed.status == "failed"
+    assert failed.execution_id is None
+    assert "runner may no longer run examples.args" in failed.reason
+    assert Execution.objects.filter(action_ref="examples.args").count() == 1
