@@ -231,6 +231,10 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": ATTUNE_REDIS_PREFIX}
+# kombu's Redis transport, reusing its client (attune/broker.py); only for a redis:// broker.
+CELERY_BROKER_TRANSPORT = (
+    "attune.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
