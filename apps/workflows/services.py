@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.exceptions import AttuneError, Conflict, InvalidInput, NotFound
@@ -172,19 +173,10 @@ def advance_workflow(execution_id: int, event: dict, *, only_if_last: bool = Fal
 def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> bool:
     """Hand one event to the workflow's conductor under a row lock and act on the outcome;
     False, without doing anything, when `only_if_last` and other children are still active."""
-    if event["type"] == "child" and not (
-        only_if_last and not siblings_active(execution_id, event["execution_id"])
-    ):
-        state = committed_state(execution_id)
-        waiting = waiting_on(state)
-        child_id = event["execution_id"]
-        if child_id not in waiting:
-            return True
-        if only_if_last:
-            statuses = children_statuses(waiting)
-            active = {pk for pk, status in statuses.items() if status not in NOT_WAKING_SOON}
-            if active - {child_id}:
-                return defer_arrival(execution_id, state, child_id, statuses[child_id], active)
+    if event["type"] == "child":
+        verdict = triage_child_event(execution_id, event["execution_id"], only_if_last)
+        if verdict is not None:
+            return verdict
     with transaction.atomic():
         workflow = (
             WorkflowExecution.objects.select_for_update(of=("self",))
@@ -202,37 +194,48 @@ def apply_event(execution_id: int, event: dict, only_if_last: bool = False) -> b
     return True
 
 
-def siblings_active(execution_id: int, child_id: int) -> bool:
-    """Whether another child of the workflow is about to finish. When none is (a sequence's
-    step, a fan-out's last branch), the finished child needs a pass now: one indexed read
-    instead of the committed state and its children's statuses."""
-    siblings = Execution.objects.filter(parent_id=execution_id).exclude(pk=child_id)
-    return siblings.exclude(status__in=NOT_WAKING_SOON).exists()
+def triage_child_event(execution_id: int, child_id: int, only_if_last: bool) -> bool | None:
+    """Decide without the row lock what a finished child's event needs: a pass now (None);
+    nothing, because a pass already handled it or a sibling still running will (True); or,
+    with `only_if_last`, a pass by the events worker (False).
 
-
-def committed_state(execution_id: int) -> dict:
-    """The workflow's committed engine state, read without the lock (empty when it is gone or
-    finished).
-
-    A child, once handled, never waits again, so a child not waited on here is final: the
-    later events of children that an earlier pass handled together cost one read and never
-    queue on the row lock.
+    A child, once handled, never waits again, so a child the committed state does not wait on
+    is final: the later events of children an earlier pass handled together cost one read and
+    never queue on the row lock. With `only_if_last` (an actions worker, right after the
+    child's finish), a child with no sibling about to finish (a sequence's step, a fan-out's
+    last branch) costs one indexed read before its pass; a fan-out's other branches, two.
     """
-    row = WorkflowExecution.objects.filter(pk=execution_id).values_list("status", "state").first()
-    if row is None or row[0] in TERMINAL:
-        return {"tasks": {}}
-    return row[1]
+    if not only_if_last:
+        row = committed(execution_id, "state")
+        return True if row is None or child_id not in waiting_on(row[0]) else None
+    statuses = child_and_active_siblings(execution_id, child_id)
+    active = set(statuses) - {child_id}
+    if not active or child_id not in statuses:
+        return None
+    row = committed(execution_id, "state", "spec")
+    if row is None:
+        return True
+    state, spec = row
+    waiting = waiting_on(state)
+    if child_id not in waiting:
+        return True
+    active &= set(waiting)
+    if not active:
+        return None
+    return arrival_can_wait(spec, state, child_id, statuses[child_id], active)
 
 
-def children_statuses(children) -> dict[int, str]:
-    return dict(Execution.objects.filter(pk__in=list(children)).values_list("pk", "status"))
+def child_and_active_siblings(execution_id: int, child_id: int) -> dict[int, str]:
+    """{id: status} of the child and of its siblings about to finish (not waiting on people)."""
+    children = Execution.objects.filter(parent_id=execution_id)
+    rows = children.filter(Q(pk=child_id) | ~Q(status__in=NOT_WAKING_SOON))
+    return dict(rows.values_list("pk", "status"))
 
 
-def defer_arrival(execution_id: int, state: dict, child_id: int, status: str, active) -> bool:
-    """True (handled) when the child's arrival can wait for the pass of a sibling still
-    running; False when it needs a pass now, which the caller queues."""
-    spec = WorkflowExecution.objects.filter(pk=execution_id).values_list("spec", flat=True)
-    return arrival_can_wait(spec.get(), state, child_id, status, active - {child_id})
+def committed(execution_id: int, *fields: str) -> tuple | None:
+    """`fields` of a workflow still running, read without the lock (None: gone or finished)."""
+    row = WorkflowExecution.objects.filter(pk=execution_id).values_list("status", *fields).first()
+    return None if row is None or row[0] in TERMINAL else row[1:]
 
 
 def abort_workflow(execution_id: int, error: str) -> None:
