@@ -168,13 +168,7 @@ ENFORCEMENT_ROWS_PER_INSERT = 1000
 def enforce(
     rule: CompiledRule, instance: TriggerInstance, payload_secrets: list, owners_version
 ) -> Enforcement:
-    outcome = evaluate_rule(rule, instance.payload, payload_secrets)
-    if outcome.status == EnforcementStatus.MATCHED and not owner_allowed(rule, owners_version):
-        outcome = Outcome(
-            EnforcementStatus.FAILED,
-            f"the rule's owner {rule.owner.username} may no longer run {rule.action_ref}",
-            outcome.criteria_results,
-        )
+    outcome = evaluate_for_owner(rule, instance.payload, payload_secrets, owners_version)
     enforcement = Enforcement(
         rule.id,
         rule.ref,
@@ -203,6 +197,19 @@ def enforce(
         enforcement.status = EnforcementStatus.FAILED
         enforcement.reason = f"could not record the execution: {exc}"
     return enforcement
+
+
+def evaluate_for_owner(rule: CompiledRule, payload, payload_secrets, owners_version) -> Outcome:
+    """`evaluate_rule`, then the owner's right: a match whose owner may no longer run the
+    action fails, saying so."""
+    outcome = evaluate_rule(rule, payload, payload_secrets)
+    if outcome.status == EnforcementStatus.MATCHED and not owner_allowed(rule, owners_version):
+        return Outcome(
+            EnforcementStatus.FAILED,
+            f"the rule's owner {rule.owner.username} may no longer run {rule.action_ref}",
+            outcome.criteria_results,
+        )
+    return outcome
 
 
 def owner_allowed(rule: CompiledRule, owners_version) -> bool:

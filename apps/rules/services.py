@@ -5,13 +5,14 @@ import logging
 import jsonschema
 from django.db import transaction
 
+from apps.accounts.cache import credentials
 from apps.actions.models import Action
 from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
 from apps.core.cache import bump_content_version
 from apps.core.exceptions import InvalidInput, NotFound
 from apps.executions.masking import mask_secret_values
-from apps.rules.engine import compile_rule, evaluate_rule
+from apps.rules.engine import compile_rule, evaluate_for_owner
 from apps.rules.events import announce_rule, announce_rule_deleted
 from apps.rules.models import Rule
 from apps.rules.specs import RuleSpec, parse_rule
@@ -155,7 +156,7 @@ def test_rule(ref: str, payload) -> dict:
     rule = Rule.objects.filter(ref=ref).first()
     if rule is None:
         raise NotFound(f"rule {ref!r} does not exist")
-    outcome = evaluate_rule(compile_rule(rule), payload)
+    outcome = evaluate_for_owner(compile_rule(rule), payload, (), credentials.current_version())
     return {
         "rule": rule.ref,
         "matched": outcome.status == "matched",

@@ -121,3 +121,33 @@ def test_a_rule_stops_running_its_action_once_its_owner_may_no_longer(db):
     assert failed.execution_id is None
     assert "runner may no longer run examples.args" in failed.reason
     assert Execution.objects.filter(action_ref="examples.args").count() == 1
+
+
+def test_testing_a_rule_whose_owner_may_no_longer_run_its_action_says_so(db):
+    from apps.packs.services import register_pack
+    from tests.api.conftest import FIXTURE_PACKS
+    from tests.api.factories import api_client
+
+    users = get_user_model().objects
+    register_pack(FIXTURE_PACKS / "examples", owner=users.create_user("pack-owner"))
+    stranger = users.create_user("stranger")  # no role: may not run the pack's actions
+    rule = Rule.objects.create(
+        ref="default.strangers_rule",
+        name="strangers_rule",
+        trigger_ref="core.st2.webhook",
+        trigger_parameters={"url": "strangers"},
+        trigger_key=trigger_key("core.st2.webhook", {"url": "strangers"}),
+        criteria={},
+        action_ref="examples.args",
+        action_parameters={"first": "a", "second": 2},
+        owner=stranger,
+    )
+
+    response = api_client(stranger).post(
+        f"/api/v1/rules/{rule.ref}/test", {"payload": {"body": {}}}, format="json"
+    )
+
+    assert response.status_code == 200
+    report = response.json()
+    assert report["matched"] is False and report["status"] == "failed"
+    assert report["reason"] == "the rule's owner stranger may no longer run examples.args"
