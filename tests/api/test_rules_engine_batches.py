@@ -151,3 +151,33 @@ def test_testing_a_rule_whose_owner_may_no_longer_run_its_action_says_so(db):
     report = response.json()
     assert report["matched"] is False and report["status"] == "failed"
     assert report["reason"] == "the rule's owner stranger may no longer run examples.args"
+
+
+def test_the_rules_of_a_disabled_account_stop_running(core_pack):
+    from apps.executions.models import Execution
+
+    users = get_user_model().objects
+    owner = users.create_user("leaver")
+    url = f"leaver-{uuid.uuid4().hex[:8]}"
+    parameters = {"url": url}
+    Rule.objects.create(
+        ref="default.leavers_rule",
+        name="leavers_rule",
+        trigger_ref="core.st2.webhook",
+        trigger_parameters=parameters,
+        trigger_key=trigger_key("core.st2.webhook", parameters),
+        criteria={},
+        action_ref="core.noop",  # a system pack's action: anyone may run it
+        owner=owner,
+    )
+    increment_version()
+    owner.is_active = False
+    owner.save()
+
+    [instance] = webhook_instances(url, 1)
+    engine.process_trigger_instances([instance])
+
+    enforcement = RuleEnforcement.objects.get(trigger_instance_id=instance)
+    assert enforcement.status == "failed"
+    assert enforcement.reason == "the rule's owner leaver may no longer run core.noop"
+    assert not Execution.objects.filter(context__rule="default.leavers_rule").exists()
