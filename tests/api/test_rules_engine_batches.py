@@ -7,13 +7,36 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.core.cache import increment_version
+from apps.executions.models import Execution
+from apps.packs.services import register_pack
+from apps.rbac.models import Grant, Role, RoleAssignment
 from apps.rules import engine
 from apps.rules.models import Rule, RuleEnforcement
 from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
 from apps.triggers.models import TriggerInstance, trigger_key
 from apps.triggers.services import dispatch_trigger
+from tests.api.conftest import FIXTURE_PACKS
+from tests.api.factories import api_client
 
 pytestmark = pytest.mark.django_db
+
+
+def webhook_rule(name: str, url: str, owner, action_ref: str, criteria=None, **parameters) -> Rule:
+    """A rule of `owner` on webhook `url` running `action_ref` with `parameters`."""
+    trigger_parameters = {"url": url}
+    rule = Rule.objects.create(
+        ref=f"default.{name}",
+        name=name,
+        trigger_ref="core.st2.webhook",
+        trigger_parameters=trigger_parameters,
+        trigger_key=trigger_key("core.st2.webhook", trigger_parameters),
+        criteria=criteria or {},
+        action_ref=action_ref,
+        action_parameters=parameters,
+        owner=owner,
+    )
+    increment_version()  # the change is announced after commit, which a test never reaches
+    return rule
 
 
 @pytest.fixture
@@ -21,19 +44,9 @@ def two_rules_on_one_webhook(core_pack) -> str:
     """A webhook url with two rules that never match (no execution is requested)."""
     url = f"batches-{uuid.uuid4().hex[:8]}"
     owner = get_user_model().objects.create_user(f"owner-{url}")
-    parameters = {"url": url}
+    never = {"trigger.body.never": {"type": "equals", "pattern": True}}
     for name in ("first", "second"):
-        Rule.objects.create(
-            ref=f"default.{name}_{url}".replace("-", "_"),
-            name=f"{name}_{url}".replace("-", "_"),
-            trigger_ref="core.st2.webhook",
-            trigger_parameters=parameters,
-            trigger_key=trigger_key("core.st2.webhook", parameters),
-            criteria={"trigger.body.never": {"type": "equals", "pattern": True}},
-            action_ref="core.noop",
-            owner=owner,
-        )
-    increment_version()  # the change is announced after commit, which a test never reaches
+        webhook_rule(f"{name}_{url}".replace("-", "_"), url, owner, "core.noop", never)
     return url
 
 
@@ -81,11 +94,6 @@ def test_an_instance_with_more_rules_than_the_limit_is_still_processed(
 
 
 def test_a_rule_stops_running_its_action_once_its_owner_may_no_longer(db):
-    from apps.executions.models import Execution
-    from apps.packs.services import register_pack
-    from apps.rbac.models import Grant, Role, RoleAssignment
-    from tests.api.conftest import FIXTURE_PACKS
-
     users = get_user_model().objects
     register_pack(FIXTURE_PACKS / "examples", owner=users.create_user("pack-owner"))
     runner = users.create_user("runner")
@@ -93,19 +101,7 @@ def test_a_rule_stops_running_its_action_once_its_owner_may_no_longer(db):
     Grant.objects.create(role=role, permission_type="action_execute", pack_ref="examples")
     assignment = RoleAssignment.objects.create(role=role, user=runner)
     url = f"revoked-{uuid.uuid4().hex[:8]}"
-    parameters = {"url": url}
-    Rule.objects.create(
-        ref="default.run_args",
-        name="run_args",
-        trigger_ref="core.st2.webhook",
-        trigger_parameters=parameters,
-        trigger_key=trigger_key("core.st2.webhook", parameters),
-        criteria={},
-        action_ref="examples.args",
-        action_parameters={"first": "a", "second": 2},
-        owner=runner,
-    )
-    increment_version()
+    webhook_rule("run_args", url, runner, "examples.args", first="a", second=2)
 
     [allowed] = webhook_instances(url, 1)
     engine.process_trigger_instances([allowed])
@@ -119,28 +115,16 @@ def test_a_rule_stops_running_its_action_once_its_owner_may_no_longer(db):
     failed = RuleEnforcement.objects.get(trigger_instance_id=refused)
     assert failed.status == "failed"
     assert failed.execution_id is None
-    assert "runner may no longer run examples.args" in failed.reason
+    assert failed.reason == "the rule's owner runner may no longer run examples.args"
     assert Execution.objects.filter(action_ref="examples.args").count() == 1
 
 
 def test_testing_a_rule_whose_owner_may_no_longer_run_its_action_says_so(db):
-    from apps.packs.services import register_pack
-    from tests.api.conftest import FIXTURE_PACKS
-    from tests.api.factories import api_client
-
     users = get_user_model().objects
     register_pack(FIXTURE_PACKS / "examples", owner=users.create_user("pack-owner"))
     stranger = users.create_user("stranger")  # no role: may not run the pack's actions
-    rule = Rule.objects.create(
-        ref="default.strangers_rule",
-        name="strangers_rule",
-        trigger_ref="core.st2.webhook",
-        trigger_parameters={"url": "strangers"},
-        trigger_key=trigger_key("core.st2.webhook", {"url": "strangers"}),
-        criteria={},
-        action_ref="examples.args",
-        action_parameters={"first": "a", "second": 2},
-        owner=stranger,
+    rule = webhook_rule(
+        "strangers_rule", "strangers", stranger, "examples.args", first="a", second=2
     )
 
     response = api_client(stranger).post(
@@ -154,23 +138,10 @@ def test_testing_a_rule_whose_owner_may_no_longer_run_its_action_says_so(db):
 
 
 def test_the_rules_of_a_disabled_account_stop_running(core_pack):
-    from apps.executions.models import Execution
-
-    users = get_user_model().objects
-    owner = users.create_user("leaver")
+    owner = get_user_model().objects.create_user("leaver")
     url = f"leaver-{uuid.uuid4().hex[:8]}"
-    parameters = {"url": url}
-    Rule.objects.create(
-        ref="default.leavers_rule",
-        name="leavers_rule",
-        trigger_ref="core.st2.webhook",
-        trigger_parameters=parameters,
-        trigger_key=trigger_key("core.st2.webhook", parameters),
-        criteria={},
-        action_ref="core.noop",  # a system pack's action: anyone may run it
-        owner=owner,
-    )
-    increment_version()
+    # A system pack's action: anyone may run it, while their account is active.
+    webhook_rule("leavers_rule", url, owner, "core.noop")
     owner.is_active = False
     owner.save()
 
