@@ -7,6 +7,7 @@ underlying Django request, so the actor is right for every authentication method
 
 import contextvars
 import logging
+from contextlib import contextmanager
 
 from apps.audit.models import AuditEvent
 
@@ -16,6 +17,17 @@ current_request = contextvars.ContextVar("attune_audit_request", default=None)
 
 # Fields that never go into an event's detail, whoever passes them.
 SECRET_DETAIL_KEYS = {"value", "password", "token", "secret_value", "key"}
+
+
+@contextmanager
+def outside_request():
+    """Record what happens in the block as a process's work, not the current request's: the
+    rules a webhook request enforces run on their owners' behalf, not from the sender's IP."""
+    token = current_request.set(None)
+    try:
+        yield
+    finally:
+        current_request.reset(token)
 
 
 def record_event(action: str, object_type: str, object_id="", *, actor=None, detail=None):

@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.cache import credentials
+from apps.audit.services import outside_request
 from apps.core.cache import ContentCache, one_content_version
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
@@ -94,26 +95,51 @@ def process_trigger_instances(instance_ids: list[int]) -> list[int]:
             return []
         rules_by_key = _rules.get_many({i.trigger_key for i in pending}, load_rules)
         instances, later = take_within_limit(pending, rules_by_key)
-        secret_paths = {
-            ref: trigger_type_secret_paths(ref) for ref in {i.trigger_ref for i in instances}
-        }
-        enforcements = []
-        owners_version = credentials.current_version()  # whose rules may still run what
-        for instance in instances:
-            secrets = secret_values(instance.payload, secret_paths[instance.trigger_ref])
-            rules = rules_by_key[instance.trigger_key]
-            enforcements += [enforce(rule, instance, secrets, owners_version) for rule in rules]
-        record_enforcements(enforcements)
+        enforcements = enforce_all(instances, rules_by_key)
         TriggerInstance.objects.filter(pk__in=[i.pk for i in instances]).update(
             status=TriggerInstanceStatus.PROCESSED, processed_at=timezone.now()
         )
+    log_processed(instances, enforcements)
+    return [i.pk for i in later]
+
+
+def enforce_all(instances: list, rules_by_key: dict) -> list:
+    """Enforce each instance's rules and record every enforcement; return them."""
+    secret_paths = {
+        ref: trigger_type_secret_paths(ref) for ref in {i.trigger_ref for i in instances}
+    }
+    enforcements = []
+    owners_version = credentials.current_version()  # whose rules may still run what
+    for instance in instances:
+        secrets = secret_values(instance.payload, secret_paths[instance.trigger_ref])
+        rules = rules_by_key[instance.trigger_key]
+        enforcements += [enforce(rule, instance, secrets, owners_version) for rule in rules]
+    record_enforcements(enforcements)
+    return enforcements
+
+
+def log_processed(instances: list, enforcements: list) -> None:
     logger.info(
         "processed %s trigger instances (%s enforcements): %s",
         len(instances),
         len(enforcements),
         ",".join(str(i.pk) for i in instances),
     )
-    return [i.pk for i in later]
+
+
+def rules_for_inline(trigger_key: str) -> list[CompiledRule] | None:
+    """The enabled rules on `trigger_key` when there are few enough to enforce them in the
+    request that records the instance; None when the engine should take it."""
+    rules = _rules.get(trigger_key, load_rules)
+    return rules if len(rules) <= INLINE_RULES_LIMIT else None
+
+
+def enforce_inline(instance: TriggerInstance, rules: list[CompiledRule]) -> None:
+    """Enforce `rules` on an instance created `processed` in the caller's transaction (see
+    `apps.webhooks.services.dispatch_webhook`)."""
+    with outside_request():
+        enforcements = enforce_all([instance], {instance.trigger_key: rules})
+    log_processed([instance], enforcements)
 
 
 def take_within_limit(instances: list, rules_by_key: dict) -> tuple[list, list]:
@@ -161,6 +187,9 @@ ENFORCEMENT_COLUMNS = (
 )
 # Rule evaluations (enforcement rows and their events) per transaction of the engine.
 ENFORCEMENTS_PER_TRANSACTION = 2000
+# A webhook whose trigger has at most this many enabled rules has them enforced in its own
+# request (`rules_for_inline`); beyond, the 202 would wait on the evaluations: the engine does it.
+INLINE_RULES_LIMIT = 20
 # Rows per INSERT: 8,000 parameters, well under SQLite's and PostgreSQL's limits.
 ENFORCEMENT_ROWS_PER_INSERT = 1000
 

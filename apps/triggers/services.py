@@ -1,6 +1,7 @@
 """Trigger types and dispatching trigger instances."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -83,11 +84,14 @@ def dispatch_trigger(
     source_detail: str = "",
     note: str = "",
     refuse_invalid: bool = True,
+    enforce_now: Callable[[TriggerInstance], None] | None = None,
 ) -> TriggerInstance:
     """Record a trigger instance and queue it for the rules engine once committed.
 
     An invalid payload is refused (InvalidPayload) for callers that can answer with an error,
-    or recorded as a failed instance for those that cannot (sensors).
+    or recorded as a failed instance for those that cannot (sensors). `enforce_now`, if given,
+    enforces the instance's rules in this same transaction instead (a webhook whose trigger has
+    few rules): the instance is recorded `processed` and never queued.
     """
     loaded = cached_trigger_type(trigger_ref)
     refuse_nul_characters(payload, "payload")
@@ -95,6 +99,8 @@ def dispatch_trigger(
     if errors and refuse_invalid:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise InvalidPayload(f"payload does not match {trigger_ref}: {detail}", errors=errors)
+    inline = enforce_now is not None and not errors
+    now = timezone.now()
     with transaction.atomic():
         instance = TriggerInstance.objects.create(
             trigger_type_id=loaded.id,
@@ -104,14 +110,40 @@ def dispatch_trigger(
             source=source,
             source_detail=source_detail[:300],
             note=note,
-            occurred_at=timezone.now(),
-            status=TriggerInstanceStatus.FAILED if errors else TriggerInstanceStatus.PENDING,
+            occurred_at=now,
+            processed_at=now if inline else None,
+            status=instance_status(errors, inline),
             error="; ".join(e["message"] for e in errors),
         )
         announce_instance(instance)
-        if not errors:
+        if inline:
+            enforce_or_leave_to_engine(instance, enforce_now)
+        elif not errors:
             queue_for_rules_on_commit(instance.pk)
     return instance
+
+
+def instance_status(errors: list, inline: bool) -> str:
+    if errors:
+        return TriggerInstanceStatus.FAILED
+    return TriggerInstanceStatus.PROCESSED if inline else TriggerInstanceStatus.PENDING
+
+
+def enforce_or_leave_to_engine(instance: TriggerInstance, enforce_now) -> None:
+    """Run `enforce_now(instance)` in a savepoint; if it breaks, undo it and queue the instance
+    for the rules engine, which retries it and records the error if it breaks again."""
+    try:
+        with transaction.atomic():
+            enforce_now(instance)
+    except Exception:  # noqa: BLE001 - the sender's event must not be lost to an engine error
+        logger.exception(
+            "trigger_instance_id=%s: enforcing its rules at once failed; queued for the engine",
+            instance.pk,
+        )
+        TriggerInstance.objects.filter(pk=instance.pk).update(
+            status=TriggerInstanceStatus.PENDING, processed_at=None
+        )
+        queue_for_rules_on_commit(instance.pk)
 
 
 def rules_queue_key() -> str:

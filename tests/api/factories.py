@@ -1,4 +1,4 @@
-"""Plain factory functions for API tests: users, credentials, clients and executions."""
+"""Plain factory functions for API tests: users, credentials, clients, executions and rules."""
 
 from datetime import timedelta
 
@@ -7,8 +7,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Token, hash_secret, new_secret
+from apps.core.cache import increment_version
 from apps.executions.choices import ExecutionStatus
 from apps.executions.models import Execution
+from apps.rules.models import Rule
+from apps.triggers.models import trigger_key
 
 PASSWORD = "correct horse battery staple"
 
@@ -58,3 +61,21 @@ def make_execution(
         parameters=parameters or {},
         created_by=created_by,
     )
+
+
+def webhook_rule(name: str, url: str, owner, action_ref: str, criteria=None, **parameters) -> Rule:
+    """A rule of `owner` on webhook `url` running `action_ref` with `parameters`."""
+    trigger_parameters = {"url": url}
+    rule = Rule.objects.create(
+        ref=f"default.{name}",
+        name=name,
+        trigger_ref="core.st2.webhook",
+        trigger_parameters=trigger_parameters,
+        trigger_key=trigger_key("core.st2.webhook", trigger_parameters),
+        criteria=criteria or {},
+        action_ref=action_ref,
+        action_parameters=parameters,
+        owner=owner,
+    )
+    increment_version()  # the change is announced after commit, which a test never reaches
+    return rule

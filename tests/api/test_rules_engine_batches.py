@@ -6,37 +6,18 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from apps.core.cache import increment_version
 from apps.executions.models import Execution
 from apps.packs.services import register_pack
 from apps.rbac.models import Grant, Role, RoleAssignment
 from apps.rules import engine
-from apps.rules.models import Rule, RuleEnforcement
+from apps.rules.models import RuleEnforcement
 from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
-from apps.triggers.models import TriggerInstance, trigger_key
+from apps.triggers.models import TriggerInstance
 from apps.triggers.services import dispatch_trigger
 from tests.api.conftest import FIXTURE_PACKS
-from tests.api.factories import api_client
+from tests.api.factories import api_client, webhook_rule
 
 pytestmark = pytest.mark.django_db
-
-
-def webhook_rule(name: str, url: str, owner, action_ref: str, criteria=None, **parameters) -> Rule:
-    """A rule of `owner` on webhook `url` running `action_ref` with `parameters`."""
-    trigger_parameters = {"url": url}
-    rule = Rule.objects.create(
-        ref=f"default.{name}",
-        name=name,
-        trigger_ref="core.st2.webhook",
-        trigger_parameters=trigger_parameters,
-        trigger_key=trigger_key("core.st2.webhook", trigger_parameters),
-        criteria=criteria or {},
-        action_ref=action_ref,
-        action_parameters=parameters,
-        owner=owner,
-    )
-    increment_version()  # the change is announced after commit, which a test never reaches
-    return rule
 
 
 @pytest.fixture

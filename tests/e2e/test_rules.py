@@ -274,15 +274,34 @@ def test_a_finished_execution_fires_the_action_trigger_for_rules_that_listen(adm
     assert notice["stdout"] == f"examples.refuse failed {marker}\n"
 
 
-def test_webhooks_accepted_while_the_rules_engine_is_down_run_when_it_is_back(stack, admin_api):
-    url = unique("engine-down")
-    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "caught up"}})
+def test_a_webhook_runs_its_rules_even_while_the_rules_engine_is_down(stack, admin_api):
+    url = unique("engine-down-hook")
+    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "inline"}})
     stack.stop("rules")
     try:
         response = post_webhook(admin_api, url, {})
 
         assert response.status_code == 202
         instance_id = response.json()["trigger_instance_id"]
+        instance = admin_api.get(f"/api/v1/triggerinstances/{instance_id}").json()
+        assert instance["status"] == "processed"  # by the request itself: few rules
+        [enforcement] = wait_for_enforcements(admin_api, instance_id, 1)
+        assert admin_api.wait_for(enforcement["execution"])["stdout"] == "inline\n"
+    finally:
+        stack.start("rules")
+
+
+def test_instances_queued_while_the_rules_engine_is_down_run_when_it_is_back(stack, admin_api):
+    url = unique("engine-down")
+    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "caught up"}})
+    first = post_webhook(admin_api, url, {}).json()["trigger_instance_id"]
+    wait_for_enforcements(admin_api, first, 1)
+    stack.stop("rules")
+    try:
+        response = admin_api.post(f"/api/v1/triggerinstances/{first}/reemit")  # via the engine
+
+        assert response.status_code == 202, response.text
+        instance_id = response.json()["id"]
         instance = admin_api.get(f"/api/v1/triggerinstances/{instance_id}").json()
         assert instance["status"] == "pending"
         health = requests.get(f"{stack.url}/api/v1/health", timeout=10)
@@ -318,9 +337,11 @@ def test_instances_waiting_for_a_stopped_engine_are_not_queued_again_and_again(
 ):
     url = unique("engine-away")
     webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "once"}})
+    first = post_webhook(admin_api, url, {}).json()["trigger_instance_id"]
+    wait_for_enforcements(admin_api, first, 1)
     stack.stop("rules")
     try:
-        instance_id = post_webhook(admin_api, url, {}).json()["trigger_instance_id"]
+        instance_id = admin_api.post(f"/api/v1/triggerinstances/{first}/reemit").json()["id"]
         TriggerInstance.objects.filter(pk=instance_id).update(  # long overdue
             occurred_at=timezone.now() - timedelta(minutes=5)
         )
