@@ -20,8 +20,10 @@ class Pack(models.Model):
     email = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, help_text="The whole pack.yaml as registered.")
     is_system = models.BooleanField(default=False, help_text="Visible and usable by everyone.")
+    # PROTECT: a user who still owns packs cannot be deleted. Ownerless packs are the
+    # installation's (shared, run with its rights): a deleted user's must not become that.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
     content = models.ForeignKey("PackContent", on_delete=models.PROTECT, related_name="packs")
     source = models.CharField(max_length=500, blank=True, help_text="Where it was registered from.")

@@ -28,8 +28,10 @@ class Rule(models.Model):
     action_ref = models.CharField(max_length=300)
     action_parameters = models.JSONField(default=dict, blank=True)
     is_enabled = models.BooleanField(default=True)
+    # PROTECT: a user who still owns rules cannot be deleted. Ownerless rules are the
+    # installation's (shared, run with its rights): a deleted user's must not become that.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
     metadata_file = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

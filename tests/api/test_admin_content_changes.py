@@ -1,6 +1,8 @@
 """Changes made in the Django admin reach the cached content of every process at once:
 execution requests are authorized against cached actions and packs."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -9,7 +11,7 @@ from apps.actions.models import Action
 from apps.packs.models import Pack
 from apps.packs.services import register_pack
 from tests.api.conftest import FIXTURE_PACKS
-from tests.api.factories import api_client, make_user
+from tests.api.factories import api_client, make_user, webhook_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +87,21 @@ def test_an_action_deleted_in_the_admin_is_gone_for_execution_requests_at_once(
     assert not Action.objects.filter(ref=ACTION).exists()
 
     assert request_run(user) == 404
+
+
+def test_a_user_who_owns_packs_or_rules_cannot_be_deleted_in_the_admin(admin_client, core_pack):
+    """Their private packs and rules would otherwise become ownerless: the installation's,
+    public and run with its rights."""
+    owner = make_user("dora")
+    register_pack(FIXTURE_PACKS / "examples", owner=owner)
+    rule = webhook_rule("doras_rule", "doras-hook", owner, "core.noop")
+
+    page = admin_client.post(f"/admin/auth/user/{owner.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200  # the explanation, not a redirect after deleting
+    listed = {re.sub(r"<[^>]+>", "", str(line)) for line in page.context["protected"]}
+    assert listed == {"Pack: examples", "Rule: examples.on_examples_hook", f"Rule: {rule.ref}"}
+    assert get_user_model().objects.filter(pk=owner.pk).exists()
+    assert Pack.objects.get(ref="examples").owner == owner
+    rule.refresh_from_db()
+    assert rule.owner == owner
