@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attune.settings")
 app = Celery("attune")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"], related_name="tasks")
+app.steps["consumer"].add("workers.heartbeat:Heartbeat")
 
 # Room in a thread pool worker's database pool beyond one connection per slot: heartbeat
 # threads of environment builds and the worker's own bookkeeping.

@@ -14,14 +14,17 @@ retried alone and, if it fails again, recorded as failed with the error.
 """
 
 import logging
+import os
 import signal
+import socket
 import time
 
 import redis
 from django.db import close_old_connections
 
+from apps.core.liveness import HEARTBEAT_SECONDS, RULES_ENGINES
 from apps.core.services import redis_client
-from apps.rules import engine, liveness
+from apps.rules import engine
 from apps.triggers.services import rules_queue_key
 
 logger = logging.getLogger(__name__)
@@ -35,7 +38,7 @@ REDIS_RETRY_SECONDS = 1.0
 class RulesEngine:
     def __init__(self):
         self.stopping = False
-        self.name = liveness.engine_name()
+        self.name = f"rules@{socket.gethostname()}:{os.getpid()}"
         self.next_beat = 0.0
 
     def run(self) -> None:
@@ -49,7 +52,7 @@ class RulesEngine:
             if instance_ids:
                 process_batch(instance_ids)
         try:
-            liveness.forget(self.name)
+            RULES_ENGINES.forget(self.name)
         except redis.RedisError:
             logger.exception("cannot remove the rules engine's heartbeat; it goes stale")
         logger.info("rules engine stopped")
@@ -59,14 +62,14 @@ class RulesEngine:
 
     def beat_when_due(self) -> None:
         """Tell the health check this engine is alive (the loop turns at least every
-        WAIT_SECONDS, well within liveness.HEARTBEAT_SECONDS)."""
+        WAIT_SECONDS, well within HEARTBEAT_SECONDS)."""
         if time.monotonic() < self.next_beat:
             return
         try:
-            liveness.beat(self.name)
+            RULES_ENGINES.beat(self.name)
         except redis.RedisError:
             logger.exception("cannot record the rules engine's heartbeat")
-        self.next_beat = time.monotonic() + liveness.HEARTBEAT_SECONDS
+        self.next_beat = time.monotonic() + HEARTBEAT_SECONDS
 
     def next_batch(self) -> list[int]:
         """Wait for ids, then take whatever is queued up to BATCH_SIZE, in one call (BLMPOP,

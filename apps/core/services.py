@@ -6,7 +6,7 @@ from functools import partial
 import redis
 import redis.asyncio
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -53,53 +53,3 @@ def async_redis_client() -> redis.asyncio.Redis:
 def publish_on_commit(channel: str, message: str) -> None:
     """Publish `message` on a Redis channel once the current transaction commits."""
     transaction.on_commit(lambda: redis_client().publish(channel, message))
-
-
-def check_health() -> dict:
-    """Report database, broker, worker and rules engine liveness."""
-    report = {
-        "database": check_database(),
-        "broker": check_broker(),
-        "workers": check_workers(),
-        "rules_engines": check_rules_engines(),
-    }
-    report["status"] = "ok" if all(v["ok"] for v in report.values()) else "degraded"
-    return report
-
-
-def check_database() -> dict:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return {"ok": True}
-    except Exception as exc:  # noqa: BLE001 - health reports any failure
-        return {"ok": False, "error": str(exc)}
-
-
-def check_broker() -> dict:
-    try:
-        redis_client().ping()
-        return {"ok": True}
-    except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "error": str(exc)}
-
-
-def check_workers() -> dict:
-    from attune.celery import app
-
-    try:
-        replies = app.control.ping(timeout=0.5) or []
-    except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "error": str(exc), "workers": []}
-    names = sorted(name for reply in replies for name in reply)
-    return {"ok": bool(names), "workers": names}
-
-
-def check_rules_engines() -> dict:
-    from apps.rules.liveness import live_engines
-
-    try:
-        names = live_engines()
-    except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "error": str(exc), "engines": []}
-    return {"ok": bool(names), "engines": names}

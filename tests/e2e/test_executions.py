@@ -1,5 +1,7 @@
 """Executions end to end: REST API -> queue -> real worker -> runner -> recorded outcome."""
 
+import socket
+
 import pytest
 
 from tests.support.waiting import request_execution_without_dispatch, wait_for_file
@@ -192,3 +194,19 @@ def test_health_reports_database_broker_and_workers(stack):
     assert report["database"]["ok"] and report["broker"]["ok"]
     assert any(name.startswith("worker@") for name in report["workers"]["workers"])
     assert any(name.startswith("rules@") for name in report["rules_engines"]["engines"])
+
+
+def test_a_worker_joins_the_health_report_when_it_starts_and_leaves_when_it_stops(stack):
+    import requests
+
+    def workers() -> list[str]:
+        return requests.get(f"{stack.url}/api/v1/health", timeout=10).json()["workers"]["workers"]
+
+    name = f"spare@{socket.gethostname()}"
+    stack.start_worker("spare", concurrency=1)
+    try:
+        assert name in workers()
+    finally:
+        assert stack.stop("spare") == 0
+    assert name not in workers()
+    assert any(name.startswith("worker@") for name in workers())

@@ -5,7 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.services import check_health
+from apps.core.health import check_health
 
 
 class HealthView(APIView):
