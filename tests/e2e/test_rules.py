@@ -291,11 +291,18 @@ def test_a_webhook_runs_its_rules_even_while_the_rules_engine_is_down(stack, adm
         stack.start("rules")
 
 
+def processed_webhook_instance(api, name: str, message: str) -> int:
+    """A trigger instance of a new webhook whose rule echoes `message`, already processed (to
+    re-emit: a re-emitted instance goes through the rules engine)."""
+    url = unique(name)
+    webhook_rule(api, url, {"ref": "core.echo", "parameters": {"message": message}})
+    instance_id = post_webhook(api, url, {}).json()["trigger_instance_id"]
+    wait_for_enforcements(api, instance_id, 1)
+    return instance_id
+
+
 def test_instances_queued_while_the_rules_engine_is_down_run_when_it_is_back(stack, admin_api):
-    url = unique("engine-down")
-    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "caught up"}})
-    first = post_webhook(admin_api, url, {}).json()["trigger_instance_id"]
-    wait_for_enforcements(admin_api, first, 1)
+    first = processed_webhook_instance(admin_api, "engine-down", "caught up")
     stack.stop("rules")
     try:
         response = admin_api.post(f"/api/v1/triggerinstances/{first}/reemit")  # via the engine
@@ -335,10 +342,7 @@ def test_an_instance_whose_queue_entry_was_lost_is_queued_again(admin_api, live_
 def test_instances_waiting_for_a_stopped_engine_are_not_queued_again_and_again(
     stack, admin_api, live_db
 ):
-    url = unique("engine-away")
-    webhook_rule(admin_api, url, {"ref": "core.echo", "parameters": {"message": "once"}})
-    first = post_webhook(admin_api, url, {}).json()["trigger_instance_id"]
-    wait_for_enforcements(admin_api, first, 1)
+    first = processed_webhook_instance(admin_api, "engine-away", "once")
     stack.stop("rules")
     try:
         instance_id = admin_api.post(f"/api/v1/triggerinstances/{first}/reemit").json()["id"]
