@@ -379,6 +379,21 @@ def cancel_execution(execution_id: int, *, user=None) -> Execution:
     return execution
 
 
+def cancel_executions_requested_by(user) -> list[int]:
+    """Cancel every execution `user` requested that can still run (deleting a user): with the
+    user gone, a delayed execution or a workflow's next task would run as no one, that is with
+    the installation's rights. Returns the ids canceled or being canceled."""
+    unfinished = Execution.objects.filter(created_by=user, status__in=CANCELABLE).order_by("pk")
+    canceled = []
+    for execution_id in unfinished.values_list("pk", flat=True):
+        try:
+            cancel_execution(execution_id)
+        except Conflict:
+            continue  # it finished meanwhile (or its workflow's cancel got there first)
+        canceled.append(execution_id)
+    return canceled
+
+
 def rerun_execution(execution_id: int, *, user=None, parameters: dict | None = None) -> Execution:
     """Request the same action again with the same parameters, optionally overridden."""
     original = get_execution(execution_id)

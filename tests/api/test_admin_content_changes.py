@@ -8,10 +8,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from apps.actions.models import Action
+from apps.executions.models import Execution
 from apps.packs.models import Pack
 from apps.packs.services import register_pack
 from tests.api.conftest import FIXTURE_PACKS
-from tests.api.factories import api_client, make_user, webhook_rule
+from tests.api.factories import api_client, make_execution, make_user, webhook_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +106,25 @@ def test_a_user_who_owns_packs_or_rules_cannot_be_deleted_in_the_admin(admin_cli
     assert Pack.objects.get(ref="examples").owner == owner
     rule.refresh_from_db()
     assert rule.owner == owner
+
+
+def test_deleting_a_user_cancels_what_they_requested_and_is_still_to_run(
+    admin_client, core_pack, django_capture_on_commit_callbacks
+):
+    """Left alone it would run as no one, that is with the installation's rights."""
+    user = make_user("erin")
+    waiting = (
+        api_client(user)
+        .post("/api/v1/executions", {"action": "core.noop"}, format="json")
+        .json()["id"]
+    )
+    done = make_execution("core.noop", status="succeeded")
+    Execution.objects.filter(pk=done.pk).update(created_by=user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = admin_client.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+
+    assert deleted.status_code == 302
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+    statuses = dict(Execution.objects.filter(pk__in=[waiting, done.pk]).values_list("pk", "status"))
+    assert statuses == {waiting: "canceled", done.pk: "succeeded"}
