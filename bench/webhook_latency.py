@@ -36,6 +36,7 @@ import requests  # noqa: E402
 
 from bench import stack  # noqa: E402
 from bench.actions_throughput import (  # noqa: E402
+    CpuMeter,
     collect_raw,
     create_user,
     distribution_ms,
@@ -49,6 +50,8 @@ GOAL_RATE = 100
 GOAL_P50_MS = 10.0
 GOAL_P99_MS = 30.0
 HTTP_TIMEOUT = 30.0
+# The process trees whose CPU per event is reported (the client's is added).
+ATTUNE_PROCESSES = ["web", "worker", "rules", "events"]
 # Its own database, so it can run beside the other benchmarks (they recreate attune_bench).
 BENCH_DB_NAME = "attune_bench_webhooks"
 
@@ -188,17 +191,20 @@ def wait_started(instance_ids: list[int], timeout: float) -> list[tuple]:
     return [(i, o.timestamp(), s.timestamp() if s else None) for i, o, s in values]
 
 
-def measure_attune(send, rate: float, args) -> dict:
-    events = open_loop(rate, args.seconds, args.threads, send)
-    ids = [e["instance_id"] for e in events if e["instance_id"]]
-    rows = {row[0]: row for row in wait_started(ids, args.timeout)}
+def measure_attune(send, rate: float, args, procs: stack.Processes) -> dict:
+    with CpuMeter(procs, ATTUNE_PROCESSES) as cpu:
+        events = open_loop(rate, args.seconds, args.threads, send)
+        ids = [e["instance_id"] for e in events if e["instance_id"]]
+        rows = {row[0]: row for row in wait_started(ids, args.timeout)}
     sent_to_started, occurred_to_started = [], []
     for event in events:
         row = rows.get(event["instance_id"])
         if row and row[2] is not None:
             sent_to_started.append(row[2] - event["sent"])
             occurred_to_started.append(row[2] - row[1])
-    return summarize(events, rate, sent_to_started, occurred_to_started)
+    summary = summarize(events, rate, sent_to_started, occurred_to_started)
+    summary["cpu_ms_per_event"] = cpu.per_run(len(events))
+    return summary
 
 
 def start_attune(procs: stack.Processes, env: stack.BenchEnv, concurrency: int) -> None:
@@ -257,11 +263,14 @@ def start_floor_web(env: stack.BenchEnv, log_dir: Path) -> tuple[stack.Processes
     raise RuntimeError(f"floor web did not start; see {log_dir}/floor-web.log")
 
 
-def measure_floor(send, rate: float, args) -> dict:
-    events = open_loop(rate, args.seconds, args.threads, send)
-    accepted = sum(1 for e in events if e["status"] == 202)
-    records = collect_raw(accepted, args.timeout)
-    return summarize(events, rate, [r[1] - r[0] for r in records], [])
+def measure_floor(send, rate: float, args, procs: stack.Processes, web_procs) -> dict:
+    with CpuMeter(procs, ["raw-worker"]) as worker_cpu, CpuMeter(web_procs, ["floor-web"]) as cpu:
+        events = open_loop(rate, args.seconds, args.threads, send)
+        accepted = sum(1 for e in events if e["status"] == 202)
+        records = collect_raw(accepted, args.timeout)
+    summary = summarize(events, rate, [r[1] - r[0] for r in records], [])
+    summary["cpu_ms_per_event"] = {**worker_cpu.per_run(len(events)), **cpu.per_run(len(events))}
+    return summary
 
 
 # --- numbers ----------------------------------------------------------------------------------
@@ -325,9 +334,27 @@ def report(results: dict) -> None:
         ],
         rows,
     )
+    report_cpu(results)
     print("\nGoals")
     for line in results["goals"]:
         print(f"  {line}")
+
+
+def report_cpu(results: dict) -> None:
+    """Print the CPU each process tree used per event (Attune's web is the floor's web, its
+    worker the floor's raw worker); PostgreSQL and Redis are not included."""
+    columns = [("web", "floor-web"), ("worker", "raw-worker"), ("rules", None), ("events", None)]
+    rows = []
+    for system in ("attune", "floor"):
+        for r in results[system]:
+            cpu = r["cpu_ms_per_event"]
+            own = [cpu.get(attune if system == "attune" else floor) for attune, floor in columns]
+            total = sum(v for v in own if v) + cpu["client"]
+            rows.append(
+                [f"{system} @{r['rate']:g}/s", *map(fmt, own), fmt(cpu["client"]), fmt(total)]
+            )
+    headers = ["system @rate", *(attune for attune, _ in columns), "client", "total"]
+    print_table("CPU per event (ms, by process tree)", headers, rows)
 
 
 def goal_lines(results: dict) -> list[str]:
@@ -378,9 +405,9 @@ def run(args, env: stack.BenchEnv, procs: stack.Processes) -> dict:
             time.sleep(1)
         results: dict = {"attune": [], "floor": []}
         for rate in args.rates:
-            results["attune"].append(measure_attune(attune_send, rate, args))
+            results["attune"].append(measure_attune(attune_send, rate, args, procs))
             print(f"  attune @{rate:g}/s done", flush=True)
-            results["floor"].append(measure_floor(floor_send, rate, args))
+            results["floor"].append(measure_floor(floor_send, rate, args, procs, floor_procs))
             print(f"  floor  @{rate:g}/s done", flush=True)
     results["goals"] = goal_lines(results)
     return results
