@@ -1,4 +1,5 @@
-"""Celery application: configured from Django settings, tasks discovered in `workers`."""
+"""Celery application: configured from Django settings (attune/celery_settings.py), tasks
+discovered in `workers`."""
 
 import os
 
@@ -10,7 +11,7 @@ from celery.signals import worker_init
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attune.settings")
 
 app = Celery("attune")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object("attune.celery_settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"], related_name="tasks")
 app.steps["consumer"].add("workers.heartbeat:Heartbeat")
 
