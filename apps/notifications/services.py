@@ -1,6 +1,8 @@
 """Record events for live notifications; they are appended to the stream after commit."""
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from django.db import transaction
@@ -29,14 +31,41 @@ def event(event_type: str, entity: str, entity_id, payload, *, audience=(), **ro
     return body, meta
 
 
+# Set inside `published_together`: the events of the block, appended in one call on commit.
+TOGETHER: ContextVar[list | None] = ContextVar("published_together", default=None)
+
+
 def publish(*events: tuple) -> None:
     """Append `events` (from `event`) in one round trip once the transaction commits."""
-    if events:
+    together = TOGETHER.get()
+    if together is not None:
+        together.extend(events)
+    elif events:
         transaction.on_commit(partial(append_safely, list(events)))
+
+
+@contextmanager
+def published_together():
+    """Inside a transaction: append every event published in this block in one round trip
+    once it commits, before whatever else the block leaves for after the commit (the start
+    messages of the executions it requests).
+
+    For blocks that roll back no savepoint and go on: the events of a rolled-back savepoint
+    would still be appended. A block that raises leaves with its transaction's on-commit work.
+    """
+    events: list = []
+    transaction.on_commit(partial(append_safely, events))  # filled in by the block
+    token = TOGETHER.set(events)
+    try:
+        yield
+    finally:
+        TOGETHER.reset(token)
 
 
 def append_safely(events: list) -> None:
     """A notification that cannot be delivered must not fail the work it reports."""
+    if not events:
+        return
     try:
         append_events(events)
     except Exception:  # noqa: BLE001 - Redis down: the work is committed, only the news is lost

@@ -103,8 +103,12 @@ def process_trigger_instances(instance_ids: list[int]) -> list[int]:
     return [i.pk for i in later]
 
 
-def enforce_all(instances: list, rules_by_key: dict) -> list:
-    """Enforce each instance's rules and record every enforcement; return them."""
+def enforce_all(instances: list, rules_by_key: dict, *, savepoints: bool = True) -> list:
+    """Enforce each instance's rules and record every enforcement; return them.
+
+    With `savepoints`, a matched rule whose execution the database refuses fails alone;
+    without, it fails the caller's whole transaction (see `enforce_inline`).
+    """
     secret_paths = {
         ref: trigger_type_secret_paths(ref) for ref in {i.trigger_ref for i in instances}
     }
@@ -113,7 +117,9 @@ def enforce_all(instances: list, rules_by_key: dict) -> list:
     for instance in instances:
         secrets = secret_values(instance.payload, secret_paths[instance.trigger_ref])
         rules = rules_by_key[instance.trigger_key]
-        enforcements += [enforce(rule, instance, secrets, owners_version) for rule in rules]
+        enforcements += [
+            enforce(rule, instance, secrets, owners_version, savepoint=savepoints) for rule in rules
+        ]
     record_enforcements(enforcements)
     return enforcements
 
@@ -136,9 +142,13 @@ def rules_for_inline(trigger_key: str) -> list[CompiledRule] | None:
 
 def enforce_inline(instance: TriggerInstance, rules: list[CompiledRule]) -> None:
     """Enforce `rules` on an instance created `processed` in the caller's transaction (see
-    `apps.webhooks.services.dispatch_webhook`)."""
+    `apps.webhooks.services.dispatch_webhook`).
+
+    No savepoint per rule: if the database refuses an execution, the caller's transaction is
+    undone and the rules engine takes the instance, where that rule fails alone.
+    """
     with outside_request():
-        enforcements = enforce_all([instance], {instance.trigger_key: rules})
+        enforcements = enforce_all([instance], {instance.trigger_key: rules}, savepoints=False)
     log_processed([instance], enforcements)
 
 
@@ -195,7 +205,12 @@ ENFORCEMENT_ROWS_PER_INSERT = 1000
 
 
 def enforce(
-    rule: CompiledRule, instance: TriggerInstance, payload_secrets: list, owners_version
+    rule: CompiledRule,
+    instance: TriggerInstance,
+    payload_secrets: list,
+    owners_version,
+    *,
+    savepoint: bool = True,
 ) -> Enforcement:
     outcome = evaluate_for_owner(rule, instance.payload, payload_secrets, owners_version)
     enforcement = Enforcement(
@@ -211,7 +226,7 @@ def enforce(
     if outcome.status != EnforcementStatus.MATCHED:
         return enforcement
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             enforcement.execution_id = request_execution(
                 rule.action_ref,
                 outcome.parameters,

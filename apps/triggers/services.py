@@ -16,6 +16,7 @@ from apps.core.cache import ContentCache, bump_content_version
 from apps.core.exceptions import InvalidInput, NotFound
 from apps.core.nul import refuse_nul_characters
 from apps.core.services import redis_client
+from apps.notifications.services import published_together
 from apps.triggers.builtins import BUILTIN_TRIGGER_TYPES
 from apps.triggers.choices import TriggerInstanceStatus, TriggerSource
 from apps.triggers.events import announce_instance
@@ -99,51 +100,57 @@ def dispatch_trigger(
     if errors and refuse_invalid:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise InvalidPayload(f"payload does not match {trigger_ref}: {detail}", errors=errors)
-    inline = enforce_now is not None and not errors
+    fields = {
+        "trigger_type_id": loaded.id,
+        "trigger_ref": trigger_ref,
+        "trigger_key": trigger_key(trigger_ref, parameters),
+        "payload": payload,
+        "source": source,
+        "source_detail": source_detail[:300],
+        "note": note,
+    }
+    if enforce_now is not None and not errors:
+        try:
+            return record_and_enforce(fields, enforce_now)
+        except Exception:  # noqa: BLE001 - the sender's event must not be lost to an engine error
+            logger.exception(
+                "%s: enforcing its rules at once failed; the instance is queued for the engine",
+                trigger_ref,
+            )
+    return record_for_engine(fields, errors)
+
+
+def record_and_enforce(fields: dict, enforce_now: Callable[[TriggerInstance], None]):
+    """Record the instance `processed` and enforce its rules in one transaction.
+
+    No savepoint around the enforcement: if it breaks, the whole transaction is undone and the
+    caller records the instance again for the rules engine, which retries it. Its events (the
+    instance's, its enforcements', their executions') go out in one append.
+    """
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), published_together():
         instance = TriggerInstance.objects.create(
-            trigger_type_id=loaded.id,
-            trigger_ref=trigger_ref,
-            trigger_key=trigger_key(trigger_ref, parameters),
-            payload=payload,
-            source=source,
-            source_detail=source_detail[:300],
-            note=note,
-            occurred_at=now,
-            processed_at=now if inline else None,
-            status=instance_status(errors, inline),
-            error="; ".join(e["message"] for e in errors),
+            **fields, occurred_at=now, processed_at=now, status=TriggerInstanceStatus.PROCESSED
         )
         announce_instance(instance)
-        if inline:
-            enforce_or_leave_to_engine(instance, enforce_now)
-        elif not errors:
-            queue_for_rules_on_commit(instance.pk)
+        enforce_now(instance)
     return instance
 
 
-def instance_status(errors: list, inline: bool) -> str:
-    if errors:
-        return TriggerInstanceStatus.FAILED
-    return TriggerInstanceStatus.PROCESSED if inline else TriggerInstanceStatus.PENDING
-
-
-def enforce_or_leave_to_engine(instance: TriggerInstance, enforce_now) -> None:
-    """Run `enforce_now(instance)` in a savepoint; if it breaks, undo it and queue the instance
-    for the rules engine, which retries it and records the error if it breaks again."""
-    try:
-        with transaction.atomic():
-            enforce_now(instance)
-    except Exception:  # noqa: BLE001 - the sender's event must not be lost to an engine error
-        logger.exception(
-            "trigger_instance_id=%s: enforcing its rules at once failed; queued for the engine",
-            instance.pk,
+def record_for_engine(fields: dict, errors: list[dict]) -> TriggerInstance:
+    """Record the instance `pending` and queue it for the rules engine once committed, or
+    `failed` with its payload errors."""
+    with transaction.atomic():
+        instance = TriggerInstance.objects.create(
+            **fields,
+            occurred_at=timezone.now(),
+            status=TriggerInstanceStatus.FAILED if errors else TriggerInstanceStatus.PENDING,
+            error="; ".join(e["message"] for e in errors),
         )
-        TriggerInstance.objects.filter(pk=instance.pk).update(
-            status=TriggerInstanceStatus.PENDING, processed_at=None
-        )
-        queue_for_rules_on_commit(instance.pk)
+        announce_instance(instance)
+        if not errors:
+            queue_for_rules_on_commit(instance.pk)
+    return instance
 
 
 def rules_queue_key() -> str:

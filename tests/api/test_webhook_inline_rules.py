@@ -5,6 +5,7 @@ triggers, and a request whose enforcement breaks, leave the instance to the engi
 import uuid
 
 import pytest
+from django.db import connection
 
 from apps.core.services import redis_client
 from apps.executions.models import Execution
@@ -35,10 +36,12 @@ def two_rules(core_pack, sender) -> str:
     return url
 
 
-def post_and_commit(sender, url: str, capture) -> TriggerInstance:
+def post_and_commit(sender, url: str, capture, body=None) -> TriggerInstance:
     """POST to the webhook and run what its transaction left for after commit."""
     with capture(execute=True):
-        response = api_client(sender).post(f"/api/v1/webhooks/{url}", {"n": 1}, format="json")
+        response = api_client(sender).post(
+            f"/api/v1/webhooks/{url}", body or {"n": 1}, format="json"
+        )
     assert response.status_code == 202, response.content
     return TriggerInstance.objects.get(pk=response.json()["trigger_instance_id"])
 
@@ -99,3 +102,28 @@ def test_an_enforcement_that_breaks_leaves_the_instance_to_the_engine(
     instance.refresh_from_db()
     assert instance.status == "processed"
     assert RuleEnforcement.objects.filter(trigger_instance=instance).count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL refuses NUL in text")
+def test_a_rule_whose_execution_the_database_refuses_fails_alone_in_the_engine(
+    sender, two_rules, django_capture_on_commit_callbacks
+):
+    nul = '{{ trigger.body.text | replace("z", "\\x00") }}'
+    webhook_rule("nul_command", two_rules, sender, "core.local", cmd=nul)
+
+    instance = post_and_commit(
+        sender, two_rules, django_capture_on_commit_callbacks, body={"text": "azb"}
+    )
+
+    assert instance.status == "pending"
+    assert not RuleEnforcement.objects.filter(trigger_instance=instance).exists()
+    assert queued_for_engine(instance.pk)
+    engine.process_trigger_instances([instance.pk])
+    enforcements = {
+        e.rule_ref: e for e in RuleEnforcement.objects.filter(trigger_instance=instance)
+    }
+    assert enforcements["default.nul_command"].status == "failed"
+    assert enforcements["default.nul_command"].reason.startswith("could not record the execution")
+    ran = enforcements[f"default.runs_{two_rules}".replace("-", "_")]
+    assert ran.status == "matched"
+    assert Execution.objects.get(pk=ran.execution_id).action_ref == "core.noop"
