@@ -6,6 +6,7 @@ so an event costs one lookup of its own rules, never a scan.
 """
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import psycopg
@@ -226,7 +227,9 @@ def enforce(
     if outcome.status != EnforcementStatus.MATCHED:
         return enforcement
     try:
-        with transaction.atomic(savepoint=savepoint):
+        # Without a savepoint, no block of our own either: a refusal leaving an inner block
+        # would mark the caller's whole transaction for rollback.
+        with transaction.atomic() if savepoint else nullcontext():
             enforcement.execution_id = request_execution(
                 rule.action_ref,
                 outcome.parameters,

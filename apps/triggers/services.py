@@ -10,6 +10,7 @@ import jsonschema
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from apps.core.cache import ContentCache, bump_content_version
@@ -134,6 +135,8 @@ def record_and_enforce(fields: dict, enforce_now: Callable[[TriggerInstance], No
         )
         announce_instance(instance)
         enforce_now(instance)
+        if transaction.get_rollback():  # an error was caught inside: Django would roll back
+            raise TransactionManagementError("the enforcement left its transaction unusable")
     return instance
 
 

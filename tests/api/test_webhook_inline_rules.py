@@ -7,8 +7,10 @@ import uuid
 import pytest
 from django.db import connection
 
+from apps.core.exceptions import Conflict
 from apps.core.services import redis_client
 from apps.executions.models import Execution
+from apps.policies import enforcement as policy_enforcement
 from apps.rules import engine
 from apps.rules.models import RuleEnforcement
 from apps.triggers.models import TriggerInstance
@@ -127,3 +129,25 @@ def test_a_rule_whose_execution_the_database_refuses_fails_alone_in_the_engine(
     ran = enforcements[f"default.runs_{two_rules}".replace("-", "_")]
     assert ran.status == "matched"
     assert Execution.objects.get(pk=ran.execution_id).action_ref == "core.noop"
+
+
+def test_a_refusal_caught_after_a_write_leaves_the_instance_to_the_engine(
+    sender, two_rules, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A refusal raised once the execution row is written cannot be undone alone without a
+    savepoint: the request must not answer 202 for a transaction Django then rolls back."""
+
+    def refuse(execution):
+        raise Conflict("no place for it")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(policy_enforcement, "admit", refuse)
+        instance = post_and_commit(sender, two_rules, django_capture_on_commit_callbacks)
+
+    assert instance.status == "pending"
+    assert queued_for_engine(instance.pk)
+    engine.process_trigger_instances([instance.pk])
+    statuses = RuleEnforcement.objects.filter(trigger_instance=instance).values_list(
+        "status", flat=True
+    )
+    assert sorted(statuses) == ["matched", "not_matched"]
