@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, models
-from django.db.models.sql import UpdateQuery
 
 from apps.actions.parameters import SECRET_MASK
 from apps.executions.choices import TERMINAL, ExecutionStatus
@@ -23,29 +22,35 @@ class ExecutionQuerySet(models.QuerySet):
 
         return visible_queryset(user, "execution", self)
 
-    def update_returning(self, **fields) -> "Execution | None":
-        """Update the (one) matching row and return it as it now is, in one statement.
+
+class ExecutionManager(models.Manager.from_queryset(ExecutionQuerySet)):
+    def update_returning(self, execution_id: int, statuses, **fields) -> "Execution | None":
+        """Set `fields` on execution `execution_id` if its status is one of `statuses`, and
+        return the row as it now is, in one statement; None if it matched nothing.
 
         `UPDATE … RETURNING` instead of `.update()` then a SELECT: the claim and every other
-        transition pay one round trip. The row is read off the cursor with the fields' own
-        converters (a raw queryset cost twice the CPU of the statement itself). The creator
-        comes back as a deferred user holding only its id and username (what the execution's
-        representation shows); any other field of it loads on access.
+        transition pay one round trip. The statement is written here, not compiled by the ORM
+        from a filtered queryset, which cost more CPU than running it. `fields` are plain
+        values of non-relation fields, by name, adapted as `.update()` would. The row is read
+        off the cursor with the fields' own converters. The creator comes back as a deferred
+        user holding only its id and username (what the execution's representation shows);
+        any other field of it loads on access.
         """
-        query = self.query.chain(UpdateQuery)
-        query.add_update_values(fields)
-        update_sql, params = query.get_compiler(self.db).as_sql()
         connection = connections[self.db]
-        ops = connection.ops
-        users = get_user_model()
-        model_fields = self.model._meta.concrete_fields
-        columns = ", ".join(ops.quote_name(f.column) for f in model_fields)
-        creator = (
-            f"(SELECT {ops.quote_name('username')} FROM {ops.quote_name(users._meta.db_table)}"
-            f" WHERE {ops.quote_name(users._meta.pk.column)} = {ops.quote_name('created_by_id')})"
-        )
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        updated = [meta.get_field(name) for name in fields]
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in updated)
+        statuses = list(statuses)
+        params = [field.get_db_prep_save(fields[field.name], connection) for field in updated]
         with connection.cursor() as cursor:
-            cursor.execute(f"{update_sql} RETURNING {columns}, {creator}", params)
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} SET {assignments} "
+                f"WHERE {quote(meta.pk.column)} = %s AND {quote('status')} IN "
+                f"({', '.join(['%s'] * len(statuses))}) "
+                f"RETURNING {returned_columns(self.model, connection)}",
+                [*params, execution_id, *statuses],
+            )
             row = cursor.fetchone()
         if row is None:
             return None
@@ -53,13 +58,26 @@ class ExecutionQuerySet(models.QuerySet):
         for index, column, converters in row_converters(self.model, connection):
             for convert in converters:
                 values[index] = convert(values[index], column, connection)
+        model_fields = meta.concrete_fields
         execution = self.model.from_db(self.db, [f.attname for f in model_fields], values)
         if execution.created_by_id is not None:
-            user = users.from_db(
+            user = get_user_model().from_db(
                 self.db, ["id", "username"], [execution.created_by_id, creator_username]
             )
             Execution.created_by.field.set_cached_value(execution, user)
         return execution
+
+
+def returned_columns(model, connection) -> str:
+    """Every concrete column of `model`, then its creator's username (a subquery)."""
+    quote = connection.ops.quote_name
+    users = get_user_model()
+    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
+    creator = (
+        f"(SELECT {quote('username')} FROM {quote(users._meta.db_table)}"
+        f" WHERE {quote(users._meta.pk.column)} = {quote('created_by_id')})"
+    )
+    return f"{columns}, {creator}"
 
 
 _row_converters: dict = {}
@@ -122,7 +140,7 @@ class Execution(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ExecutionQuerySet.as_manager()
+    objects = ExecutionManager()
 
     class Meta:
         ordering = ["-id"]

@@ -78,9 +78,7 @@ def transitioned(execution_id: int, target: str, *, only_from=None, **fields) ->
         sources = sources & frozenset(only_from)
     if target in TERMINAL:
         fields.setdefault("finished_at", timezone.now())
-    execution = Execution.objects.filter(pk=execution_id, status__in=sources).update_returning(
-        status=target, **fields
-    )
+    execution = Execution.objects.update_returning(execution_id, sources, status=target, **fields)
     if execution is None:
         return None
     logger.info("execution_id=%s -> %s", execution_id, target)
