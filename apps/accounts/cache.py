@@ -20,15 +20,12 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from apps.core.cache import credentials_version_key, pinned_versions
 from apps.core.services import redis_client
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN = object()  # "no usable version": do not cache
-
-
-def version_key() -> str:
-    return f"{settings.ATTUNE_REDIS_PREFIX}attune:credentials-version"
 
 
 def bump_credentials_version() -> None:
@@ -43,7 +40,7 @@ def bump_credentials_version() -> None:
 
 def _increment_version() -> None:
     try:
-        redis_client().incr(version_key())
+        redis_client().incr(credentials_version_key())
     except redis.RedisError:
         logger.exception("could not announce a credential change; cached logins live on briefly")
 
@@ -66,8 +63,11 @@ class CredentialCache:
     def current_version(self):
         if settings.ATTUNE_AUTH_CACHE_SECONDS == 0:
             return UNKNOWN
+        pinned = pinned_versions()
+        if pinned is not None:
+            return pinned[credentials_version_key()]
         try:
-            return redis_client().get(version_key())
+            return redis_client().get(credentials_version_key())
         except redis.RedisError:
             return UNKNOWN
 

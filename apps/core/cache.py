@@ -2,9 +2,10 @@
 
 Content changes bump one counter in Redis after commit; a cache checks that counter once per
 lookup (one GET) and clears itself when it moved, so every process sees a change at once without
-reloading anything on the hot path while nothing changes. Inside `one_content_version()` every
+reloading anything on the hot path while nothing changes. Inside `one_read_of_versions()` every
 lookup uses the counter read once at its start: one unit of work (a batch of trigger instances,
-an execution) sees one consistent state of the content and pays one GET, not one per lookup.
+an execution, a webhook) sees one consistent state of the content and pays one read, not one
+per lookup. The same read brings the credentials counter (apps/accounts/cache.py).
 """
 
 import logging
@@ -30,27 +31,38 @@ def bump_content_version() -> None:
     transaction.on_commit(increment_version)
 
 
-# (version,) while inside one_content_version(), else None.
-_pinned_version: ContextVar[tuple | None] = ContextVar("pinned_content_version", default=None)
+def credentials_version_key() -> str:
+    """The counter of credential and access changes (see apps/accounts/cache.py)."""
+    return f"{settings.ATTUNE_REDIS_PREFIX}attune:credentials-version"
+
+
+# {key: value} of both counters while inside one_read_of_versions(), else None.
+_pinned_versions: ContextVar[dict | None] = ContextVar("pinned_versions", default=None)
 
 
 @contextmanager
-def one_content_version():
-    """Read the content version once for every cache lookup inside this block (inside an
-    enclosing one, keep the version it read)."""
-    if _pinned_version.get() is not None:
+def one_read_of_versions():
+    """Read the content and credentials versions once, in one round trip, for every lookup
+    inside this block (inside an enclosing one, keep what it read)."""
+    if _pinned_versions.get() is not None:
         yield
         return
-    token = _pinned_version.set((redis_client().get(version_key()),))
+    keys = [version_key(), credentials_version_key()]
+    token = _pinned_versions.set(dict(zip(keys, redis_client().mget(keys), strict=True)))
     try:
         yield
     finally:
-        _pinned_version.reset(token)
+        _pinned_versions.reset(token)
+
+
+def pinned_versions() -> dict | None:
+    """{key: value} read by the enclosing `one_read_of_versions()`, or None outside one."""
+    return _pinned_versions.get()
 
 
 def current_version():
-    pinned = _pinned_version.get()
-    return pinned[0] if pinned is not None else redis_client().get(version_key())
+    pinned = _pinned_versions.get()
+    return pinned[version_key()] if pinned is not None else redis_client().get(version_key())
 
 
 def increment_version() -> None:

@@ -24,7 +24,7 @@ from apps.actions.parameters import (
 )
 from apps.audit.choices import AuditAction
 from apps.audit.services import record_event
-from apps.core.cache import ContentCache, one_content_version
+from apps.core.cache import ContentCache, one_read_of_versions
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.services import enqueue_on_commit, publish_on_commit, send_tasks
 from apps.datastore.templates import Datastore, parameters_holding_secrets
@@ -148,7 +148,7 @@ def start_task(snapshot: dict) -> str:
     return ENGINE_TASKS.get(snapshot.get("runner_type"), RUN_TASK)
 
 
-@one_content_version()  # the action and its policies: one read of the content version
+@one_read_of_versions()  # the action and its policies: one read of the versions
 def request_execution(
     action_ref: str,
     parameters: dict,
@@ -299,7 +299,7 @@ def record_heartbeat(execution_id: int) -> None:
     )
 
 
-@one_content_version()  # its policies and the action trigger's rules: one read
+@one_read_of_versions()  # its policies and the action trigger's rules: one read
 def finish_execution(execution_id: int, status: str, **fields) -> bool:
     """Record the final status and outcome of a run; False if it was already finished."""
     only_from = [S.RUNNING, S.CANCELING, S.PENDING, S.PAUSING, S.RESUMING]

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.cache import credentials
 from apps.audit.services import outside_request
-from apps.core.cache import ContentCache, one_content_version
+from apps.core.cache import ContentCache, one_read_of_versions
 from apps.core.exceptions import AttuneError
 from apps.core.templating import TemplateRenderError, render_value
 from apps.datastore.templates import Datastore, string_leaves
@@ -85,7 +85,7 @@ def process_trigger_instances(instance_ids: list[int]) -> list[int]:
     taking instances once it holds ENFORCEMENTS_PER_TRANSACTION rule evaluations (at least one
     instance), so a trigger with thousands of rules makes short transactions, not one huge one.
     """
-    with one_content_version(), transaction.atomic():
+    with one_read_of_versions(), transaction.atomic():
         pending = list(
             TriggerInstance.objects.select_for_update(skip_locked=True)
             .filter(pk__in=instance_ids, status=TriggerInstanceStatus.PENDING)

@@ -10,7 +10,7 @@ from functools import partial
 
 from django.conf import settings
 
-from apps.core.cache import ContentCache, one_content_version
+from apps.core.cache import ContentCache
 from apps.core.exceptions import AttuneError, InvalidInput, NotFound, PayloadTooLarge
 from apps.core.services import redis_client
 from apps.rbac.services import may_send_webhook
@@ -93,12 +93,11 @@ def load_webhook(name: str) -> WebhookConfig | None:
 
 
 def receive_webhook(name: str, request: WebhookRequest) -> TriggerInstance:
-    """Check the request and dispatch it as a trigger instance (committed when this returns)."""
-    with one_content_version():  # the webhook's and the trigger type's cache: one read
-        return check_and_dispatch(name, request)
+    """Check the request and dispatch it as a trigger instance (committed when this returns).
 
-
-def check_and_dispatch(name: str, request: WebhookRequest) -> TriggerInstance:
+    Its caches (the webhook's, the trigger type's, the rules') read the versions once when the
+    caller runs it inside `one_read_of_versions()`, as the API view does.
+    """
     config = _webhooks.get(name, load_webhook)
     if config is None:
         raise NotFound(f"no webhook named {name!r}: no rule listens on it")

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from apps.accounts.cache import version_key as credentials_version_key
 from apps.accounts.models import ApiKey
+from apps.core.cache import credentials_version_key
 from apps.core.services import redis_client
 from tests.api.factories import PASSWORD, api_client, make_token, make_user
 

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.api.pagination import NewestFirstCursorPagination
-from apps.core.cache import one_content_version
+from apps.core.cache import one_read_of_versions
 from apps.executions import services
 from apps.executions.api.filters import ExecutionFilter
 from apps.executions.api.serializers import (
@@ -38,7 +38,7 @@ class ExecutionViewSet(
     def create(self, request):
         body = ExecutionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with one_content_version():  # the authorization and the request: one read
+        with one_read_of_versions():  # the authorization and the request: one read
             runnable_action(request.user, body.validated_data["action"])
             execution = services.request_execution(
                 body.validated_data["action"],

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import ApiKeyAuthentication, BearerTokenAuthentication
+from apps.core.cache import one_read_of_versions
 from apps.webhooks.services import WebhookRequest, receive_webhook
 
 
@@ -26,17 +27,21 @@ class WebhookView(APIView):
     throttle_classes = []  # webhooks have their own per-webhook limits (see the service)
     parser_classes = [RawBodyParser]
 
+    def perform_authentication(self, request):
+        """Authenticate when `post` first asks for the user, inside its one read of the
+        versions (DRF's documented lazy authentication)."""
+
     @extend_schema(request=dict, responses={202: dict})
     def post(self, request, name):
-        body = request._request.body
-        instance = receive_webhook(
-            name,
-            WebhookRequest(
-                body=body,
-                content_type=request.content_type or "",
-                headers={k.lower(): v for k, v in request.headers.items()},
-                form={k: v for k, v in request._request.POST.items()},
-                user=request.user,
-            ),
-        )
+        with one_read_of_versions():  # the credentials, the webhook and its rules: one read
+            instance = receive_webhook(
+                name,
+                WebhookRequest(
+                    body=request._request.body,
+                    content_type=request.content_type or "",
+                    headers={k.lower(): v for k, v in request.headers.items()},
+                    form={k: v for k, v in request._request.POST.items()},
+                    user=request.user,
+                ),
+            )
         return Response({"trigger_instance_id": instance.pk}, status=status.HTTP_202_ACCEPTED)
