@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -309,6 +310,7 @@ def run_on_stack(name: str, args, env: BenchEnv, run, report, prepare=()) -> int
         delete_redis_keys(env)
     results["config"] = run_config(args, env)
     report(results)
+    print(f"\nMachine speed: {results['config']['python_loop_us']} us per reference loop")
     save_results(results, args, env, name)
     return 0
 
@@ -319,8 +321,19 @@ def run_config(args, env) -> dict:
         **{k: v for k, v in vars(args).items() if k != "out"},
         "database": env.database_kind,
         "cpus": os.cpu_count(),
+        "python_loop_us": python_loop_us(),
         "data_dir": str(env.data_dir),
     }
+
+
+def python_loop_us() -> float:
+    """Microseconds this machine takes for a fixed pure-Python loop (best of 5, idle stack).
+
+    Machines of the same kind differed by up to twice in speed between sessions; this number,
+    printed with every run, tells whether two runs' figures can be compared.
+    """
+    loop = timeit.Timer("sum(i * i for i in range(10000))")
+    return round(min(loop.repeat(repeat=5, number=100)) / 100 * 1e6, 1)
 
 
 def save_results(results: dict, args, env, name: str) -> Path:
