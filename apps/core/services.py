@@ -20,18 +20,28 @@ def enqueue_on_commit(task_name: str, *args, **options) -> None:
 
 
 def send_task(task_name: str, args: tuple, options: dict) -> None:
+    """Send one task. If the broker refuses, say so and go on: what the task would act on is
+    committed, and the re-dispatch sweeps send a lost message again (as after a crash), so the
+    request that committed it still answers with what it did."""
     from attune.celery import app
 
-    app.send_task(task_name, args=args, **options)
+    try:
+        app.send_task(task_name, args=args, **options)
+    except Exception:  # noqa: BLE001 - see the docstring
+        logger.exception("could not send %s%r; left to the re-dispatch sweeps", task_name, args)
 
 
 def send_tasks(messages: list[tuple[str, int]]) -> None:
-    """Send `task_name(argument)` for each pair, through one producer."""
+    """Send `task_name(argument)` for each pair, through one producer (see `send_task` for a
+    broker that refuses)."""
     from attune.celery import app
 
-    with app.producer_or_acquire() as producer:
-        for task_name, argument in messages:
-            app.send_task(task_name, args=(argument,), producer=producer)
+    try:
+        with app.producer_or_acquire() as producer:
+            for task_name, argument in messages:
+                app.send_task(task_name, args=(argument,), producer=producer)
+    except Exception:  # noqa: BLE001 - see send_task
+        logger.exception("could not send %s; left to the re-dispatch sweeps", messages)
 
 
 def redis_client() -> redis.Redis:

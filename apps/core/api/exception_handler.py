@@ -2,6 +2,8 @@
 
 import logging
 
+import kombu.exceptions
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError as DatabaseOperationalError
@@ -14,6 +16,9 @@ from apps.core.exceptions import AttuneError
 
 logger = logging.getLogger(__name__)
 
+# Redis (caches, rate limits, events) or the Celery broker on it cannot be reached.
+REDIS_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, kombu.exceptions.OperationalError)
+
 
 def handle_exception(exc, context):
     """Translate domain, DRF and unexpected errors into JSON responses."""
@@ -25,9 +30,9 @@ def handle_exception(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": str(exc), "code": "too_large"}, status=413)
     if isinstance(exc, DatabaseOperationalError):
-        logger.error("database unavailable: %s", exc)
-        body = {"detail": "The database is unavailable; try again shortly.", "code": "unavailable"}
-        return Response(body, status=503, headers={"Retry-After": "5"})
+        return unavailable("The database", exc)
+    if isinstance(exc, REDIS_UNREACHABLE):
+        return unavailable("Redis", exc)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -38,6 +43,13 @@ def handle_exception(exc, context):
         return Response({"detail": "Internal server error.", "code": "server_error"}, status=500)
     response.data = drf_error_body(exc, response.data)
     return response
+
+
+def unavailable(service: str, exc) -> Response:
+    """503 with Retry-After: a service the platform needs is down, not the caller's fault."""
+    logger.error("%s unavailable: %s", service, exc)
+    body = {"detail": f"{service} is unavailable; try again shortly.", "code": "unavailable"}
+    return Response(body, status=503, headers={"Retry-After": "5"})
 
 
 def drf_error_body(exc, data) -> dict:
