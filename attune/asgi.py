@@ -1,7 +1,6 @@
 """ASGI entry point: HTTP through Django (static files included) and the `/ws/stream/` WebSocket."""
 
 import os
-
 from concurrent.futures import ThreadPoolExecutor
 
 import django
