@@ -154,8 +154,9 @@ def postgres_pool_options() -> dict:
 
     Under ASGI every request runs its sync code in a thread of its own, so persistent
     connections (CONN_MAX_AGE > 0) pile up one per thread until PostgreSQL refuses clients;
-    a pool shares a few connections among all threads (Django has the pool check each
-    connection it hands out, so one broken by a database restart is replaced).
+    a pool shares a few connections among all threads. A pooled connection broken by a
+    database restart fails the one request that gets it (a 503) and is then replaced; checking
+    each connection handed out (CONN_HEALTH_CHECKS) would cost a round trip per request.
     """
     return {
         "CONN_MAX_AGE": 0,
