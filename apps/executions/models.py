@@ -68,16 +68,23 @@ class ExecutionManager(models.Manager.from_queryset(ExecutionQuerySet)):
         return execution
 
 
+_returned_columns: dict = {}
+
+
 def returned_columns(model, connection) -> str:
-    """Every concrete column of `model`, then its creator's username (a subquery)."""
-    quote = connection.ops.quote_name
-    users = get_user_model()
-    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
-    creator = (
-        f"(SELECT {quote('username')} FROM {quote(users._meta.db_table)}"
-        f" WHERE {quote(users._meta.pk.column)} = {quote('created_by_id')})"
-    )
-    return f"{columns}, {creator}"
+    """Every concrete column of `model`, then its creator's username (a subquery); built once
+    per model and database kind, as `row_converters`."""
+    key = (model, connection.vendor)
+    if key not in _returned_columns:
+        quote = connection.ops.quote_name
+        users = get_user_model()
+        columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
+        creator = (
+            f"(SELECT {quote('username')} FROM {quote(users._meta.db_table)}"
+            f" WHERE {quote(users._meta.pk.column)} = {quote('created_by_id')})"
+        )
+        _returned_columns[key] = f"{columns}, {creator}"
+    return _returned_columns[key]
 
 
 _row_converters: dict = {}

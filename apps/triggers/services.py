@@ -121,7 +121,9 @@ def dispatch_trigger(
     return record_for_engine(fields, errors)
 
 
-def record_and_enforce(fields: dict, enforce_now: Callable[[TriggerInstance], None]):
+def record_and_enforce(
+    fields: dict, enforce_now: Callable[[TriggerInstance], None]
+) -> TriggerInstance:
     """Record the instance `processed` and enforce its rules in one transaction.
 
     No savepoint around the enforcement: if it breaks, the whole transaction is undone and the

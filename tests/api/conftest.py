@@ -22,6 +22,15 @@ def alice(db):
 
 
 @pytest.fixture
+def sender(db):
+    """A superuser sending webhooks (and owning the rules that listen on them)."""
+    user = make_user("sender")
+    user.is_superuser = True
+    user.save()
+    return user
+
+
+@pytest.fixture
 def staff_api(staff):
     return api_client(staff)
 

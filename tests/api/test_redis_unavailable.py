@@ -11,7 +11,7 @@ from kombu import Connection, pools
 from apps.core import services
 from apps.executions.models import Execution
 from apps.triggers.models import TriggerInstance
-from tests.api.factories import api_client, make_user, webhook_rule
+from tests.api.factories import api_client, webhook_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +37,6 @@ def broker_down(monkeypatch):
 
     dead = Connection(f"redis://127.0.0.1:{closed_port()}/0", transport="attune.broker:Transport")
     monkeypatch.setattr(app.amqp, "_producer_pool", pools.producers[dead])
-
-
-@pytest.fixture
-def sender():
-    user = make_user("sender")
-    user.is_superuser = True
-    user.save()
-    return user
 
 
 def test_a_webhook_while_redis_is_down_is_503_and_records_nothing(core_pack, sender, redis_down):

@@ -15,17 +15,9 @@ from apps.rules import engine
 from apps.rules.models import RuleEnforcement
 from apps.triggers.models import TriggerInstance
 from apps.triggers.services import rules_queue_key
-from tests.api.factories import api_client, make_user, webhook_rule
+from tests.api.factories import api_client, webhook_rule
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sender():
-    user = make_user("sender")
-    user.is_superuser = True
-    user.save()
-    return user
 
 
 @pytest.fixture
